@@ -1,0 +1,59 @@
+"""The paper's augmentations on batches of RGB images: random rotation and flips.
+
+Random noise is added to L after the Lab conversion (see :mod:`colorizer.data`), so the target
+colours stay clean. Every function works on a float batch ``(N, H, W, 3)`` inside ``tf.data``.
+"""
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from colorizer.config import AugmentConfig
+
+
+def random_flip(images: tf.Tensor, axis: int, seed: tf.Tensor) -> tf.Tensor:
+    """Flips each image of the batch along ``axis`` (2: left-right, 1: up-down) with p=0.5."""
+    coins = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed=seed) < 0.5
+    return tf.where(coins, tf.reverse(images, axis=[axis]), images)
+
+
+def random_rotate(images: tf.Tensor, max_degrees: float, seed: tf.Tensor) -> tf.Tensor:
+    """Rotates each image by its own angle in [-max_degrees, max_degrees] about its centre.
+
+    Corners that rotate in are filled by reflecting the image, so no black wedges appear
+    for the model to learn colours of.
+    """
+    batch = tf.shape(images)[0]
+    height = tf.cast(tf.shape(images)[1], tf.float32)
+    width = tf.cast(tf.shape(images)[2], tf.float32)
+    limit = max_degrees * math.pi / 180.0
+    angles = tf.random.stateless_uniform([batch], seed=seed, minval=-limit, maxval=limit)
+    cos, sin = tf.cos(angles), tf.sin(angles)
+    cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
+    # Projective transform mapping output pixels to input pixels (inverse rotation).
+    transforms = tf.stack([
+        cos, -sin, cx - cos * cx + sin * cy,
+        sin, cos, cy - sin * cx - cos * cy,
+        tf.zeros_like(cos), tf.zeros_like(cos)], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+
+
+def augment_batch(images: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> tf.Tensor:
+    """Applies the configured rotation and flips to a float RGB batch.
+
+    Args:
+        images: ``(N, H, W, 3)`` float32 in [0, 1].
+        config: Which augmentations run.
+        seed: A stateless seed ``[2]`` (int32/int64); different per batch.
+    """
+    seeds = tf.random.experimental.stateless_split(seed, num=3)
+    if config.rotation_degrees > 0:
+        images = random_rotate(images, config.rotation_degrees, seeds[0])
+    if config.horizontal_flip:
+        images = random_flip(images, axis=2, seed=seeds[1])
+    if config.vertical_flip:
+        images = random_flip(images, axis=1, seed=seeds[2])
+    return tf.clip_by_value(images, 0.0, 1.0)

@@ -1,0 +1,232 @@
+"""``tf.data`` pipelines that turn photos into (L, ab) training batches.
+
+    files | folder | TFRecord shards
+      -> decode, make RGB, resize the short side            (once: cached)
+      -> shuffle -> crop (random in training, centre otherwise)
+      -> batch -> rotate/flip (training) -> Lab -> noise on L (training)
+      -> (L, ab) -> prefetch
+
+A file that cannot be decoded is logged, counted in :class:`DecodeStats` and skipped; the epoch
+goes on.
+
+Example:
+    >>> ds = make_dataset("photos/", batch_size=16, image_size=224, training=True)
+    >>> lightness, ab = next(iter(ds))   # (16, 224, 224, 1), (16, 224, 224, 2)
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from colorizer import records
+from colorizer.augment import augment_batch
+from colorizer.color import rgb_to_l_ab
+from colorizer.config import AugmentConfig
+from colorizer.images import ImageReadError, expand_sources, list_images, read_rgb, resize_short_side
+from colorizer.splits import DEFAULT_FRACTIONS, assign_split
+
+log = logging.getLogger(__name__)
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclasses.dataclass
+class DecodeStats:
+    """Counts the images a pipeline decoded and skipped; thread-safe.
+
+    Attributes:
+        decoded: Images decoded successfully.
+        skipped: Files that could not be decoded.
+        failures: ``(path, reason)`` of the first ``keep`` failures.
+    """
+
+    decoded: int = 0
+    skipped: int = 0
+    failures: list = dataclasses.field(default_factory=list)
+    keep: int = 100
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    def ok(self) -> None:
+        with self._lock:
+            self.decoded += 1
+
+    def fail(self, path: str, reason: str) -> None:
+        with self._lock:
+            self.skipped += 1
+            if len(self.failures) < self.keep:
+                self.failures.append((path, reason))
+
+
+def resolve_files(source, split: str | None = None, fractions=DEFAULT_FRACTIONS,
+                  seed: int = 0) -> list[str]:
+    """The image files of ``source`` (a folder, a file, or a list of either), one split only
+    when ``split`` is given (assigned from each file's path relative to its folder)."""
+    sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    if split is None:
+        return expand_sources(sources)
+    chosen = []
+    for item in map(os.fspath, sources):
+        if os.path.isdir(item) or tf.io.gfile.isdir(item):
+            chosen += [p for p in list_images(item)
+                       if assign_split(os.path.relpath(p, item), fractions, seed) == split]
+        elif assign_split(os.path.basename(item), fractions, seed) == split:
+            chosen.append(item)
+    return chosen
+
+
+def _decode_files(paths: Sequence[str], short_side: int, stats: DecodeStats) -> tf.data.Dataset:
+    """Decodes image files in parallel with Pillow, skipping unreadable ones."""
+
+    def load(path_bytes, side):
+        path = path_bytes.decode("utf-8")
+        try:
+            rgb = resize_short_side(read_rgb(path, max_side=int(side)), int(side))
+        except ImageReadError as error:
+            log.warning("skipping %s", error)
+            stats.fail(path, str(error).removeprefix(f"{path}: "))
+            return np.zeros((1, 1, 3), np.uint8), False
+        stats.ok()
+        return rgb, True
+
+    def load_tf(path):
+        image, ok = tf.numpy_function(load, [path, short_side], [tf.uint8, tf.bool],
+                                      stateful=False)
+        image.set_shape([None, None, 3])
+        ok.set_shape([])
+        return image, ok
+
+    ds = tf.data.Dataset.from_tensor_slices(list(paths))
+    def decoded(image, ok):
+        return ok
+
+    def image_only(image, ok):
+        return image
+
+    ds = ds.map(load_tf, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.filter(decoded).map(image_only)
+
+
+def _decode_shards(files: Sequence[str], short_side: int) -> tf.data.Dataset:
+    """Reads prepared TFRecord shards in parallel and decodes their images in TF."""
+
+    def decode(serialized):
+        image = tf.io.decode_image(records.parse_example(serialized)["image/encoded"],
+                                   channels=3, expand_animations=False)
+        return resize_short_side_tf(image, short_side)
+
+    ds = tf.data.TFRecordDataset(list(files), num_parallel_reads=AUTOTUNE)
+    ds = ds.map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.ignore_errors(log_warning=True)
+
+
+def resize_short_side_tf(image: tf.Tensor, short_side: int) -> tf.Tensor:
+    """TF version of :func:`colorizer.images.resize_short_side` for uint8 images."""
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = short_side / tf.reduce_min(shape)
+    size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)
+    resized = tf.image.resize(image, size, method="area" if short_side < 256 else "bilinear",
+                              antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def _seed_pairs(seed: int) -> tf.data.Dataset:
+    """An endless stream of stateless seeds, different every epoch."""
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+
+def make_dataset(
+    source,
+    *,
+    batch_size: int,
+    image_size: int = 224,
+    training: bool = False,
+    split: str | None = None,
+    augment: AugmentConfig | None = None,
+    cache: bool | str = True,
+    shuffle_buffer: int = 2048,
+    resize_ratio: float = 8.0 / 7.0,
+    repeat: bool = False,
+    drop_remainder: bool | None = None,
+    seed: int = 0,
+    stats: DecodeStats | None = None,
+) -> tf.data.Dataset:
+    """Builds a dataset of ``(L, ab)`` batches.
+
+    Args:
+        source: A folder (searched recursively), an image file, a list of files or folders,
+            or TFRecord shards (a folder of them, a glob, or a list of ``.tfrecord`` files).
+            ``gs://`` paths work.
+        batch_size: Images per batch.
+        image_size: Side of the square crops, a multiple of 8.
+        training: Shuffle, crop at random and augment; otherwise centre crops in file order.
+        split: ``"train"``, ``"val"`` or ``"test"``: a prepared dataset's shards of that split,
+            or the images of a folder that fall in that split by hash of their path.
+        augment: Augmentations in training; defaults to the paper's (all on). Ignored when
+            ``training`` is False.
+        cache: ``True`` caches decoded images in memory, a path caches them on disk.
+        shuffle_buffer: Shuffle buffer size (training).
+        resize_ratio: Training images are resized to ``image_size * resize_ratio`` on the short
+            side before the random crop.
+        repeat: Repeat forever (training with ``steps_per_epoch``).
+        drop_remainder: Drop the last short batch; defaults to ``training`` (static shapes,
+            which TPUs need).
+        seed: Seed for shuffling, crops and augmentation.
+        stats: Receives decode counts and the names of skipped files.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(L, ab)``: float32 ``(B, S, S, 1)`` in [0, 100] and
+        ``(B, S, S, 2)``, with ``S = image_size``.
+    """
+    if image_size % 8:
+        raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
+    stats = stats if stats is not None else DecodeStats()
+    augment = (augment or AugmentConfig()) if training else AugmentConfig.none()
+    short_side = int(round(image_size * resize_ratio)) if training else image_size
+    drop_remainder = training if drop_remainder is None else drop_remainder
+
+    if records.is_shard_source(source):
+        files = (list(map(os.fspath, source)) if isinstance(source, (list, tuple))
+                 else records.find_shards(os.fspath(source), split))
+        if not files:
+            raise FileNotFoundError(f"no {split or ''} shards found in {source}")
+        ds = _decode_shards(files, short_side)
+    else:
+        files = resolve_files(source, split, seed=seed)
+        if not files:
+            raise FileNotFoundError(f"no images found in {source}" + (
+                f" for split {split!r}" if split else ""))
+        ds = _decode_files(files, short_side, stats)
+
+    if cache:
+        ds = ds.cache(cache if isinstance(cache, str) else "")
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+
+    def crop(image, seed_pair):
+        if training:
+            return tf.image.stateless_random_crop(image, [image_size, image_size, 3], seed_pair)
+        return tf.image.resize_with_crop_or_pad(image, image_size, image_size)
+
+    ds = tf.data.Dataset.zip(ds, _seed_pairs(seed)).map(crop, num_parallel_calls=AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+
+    def to_lab(images, seed_pair):
+        rgb = tf.cast(images, tf.float32) / 255.0
+        if training:
+            rgb = augment_batch(rgb, augment, seed_pair)
+        lightness, ab = rgb_to_l_ab(rgb)
+        if training and augment.noise_stddev > 0:
+            noise = tf.random.stateless_normal(tf.shape(lightness), seed_pair[::-1],
+                                               stddev=augment.noise_stddev)
+            lightness = tf.clip_by_value(lightness + noise, 0.0, 100.0)
+        return lightness, ab
+
+    ds = tf.data.Dataset.zip(ds, _seed_pairs(seed + 1)).map(to_lab, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)

@@ -1,0 +1,68 @@
+"""Atomic file writes: a reader, or a run killed half-way, never sees half a file.
+
+Everything is written to a temporary name in the destination's folder and renamed over the
+destination, which POSIX guarantees to be atomic on one file system.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from typing import Any, Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[str]:
+    """Yields a temporary path beside ``path``; renames it onto ``path`` if the block succeeds.
+
+    Args:
+        path: The final destination.
+        suffix: Ending of the temporary name; defaults to the destination's own extension
+            (some writers, such as Keras and OpenCV, pick the format from it).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    if suffix is None:
+        suffix = "".join(os.path.basename(path).partition(".")[1:]) or ".tmp"
+        suffix = "." + suffix.lstrip(".")
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(handle)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Writes ``data`` to ``path`` atomically."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as f:
+        f.write(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Writes UTF-8 ``text`` to ``path`` atomically."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """Writes ``value`` as indented JSON to ``path`` atomically."""
+    write_text(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: str | os.PathLike, default: Any = None) -> Any:
+    """Reads JSON from ``path``, or returns ``default`` when the file does not exist."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+
+
+def save_model(model, path: str | os.PathLike) -> None:
+    """Saves a Keras model to a ``.keras`` file atomically."""
+    with atomic_path(path, suffix=".keras") as temporary:
+        model.save(temporary)

@@ -1,0 +1,157 @@
+"""Reading photos of any common format into RGB arrays, and finding them in folders.
+
+Decoding goes through Pillow, which covers JPEG (CMYK too), PNG (8/16-bit, gray, palette,
+RGBA), BMP, GIF (first frame), TIFF and WebP and applies the EXIF orientation, so a photo
+arrives upright whatever camera took it. Files are read with ``tf.io.gfile`` when TensorFlow
+is loaded, so ``gs://`` paths work too.
+"""
+from __future__ import annotations
+
+import io
+import os
+from typing import Iterable, Iterator
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+"""File name endings treated as images when a folder is searched."""
+
+Image.MAX_IMAGE_PIXELS = 200_000_000  # allow big scans, still refuse decompression bombs
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as an image; the message names the file and the reason."""
+
+
+def is_image_name(name: str) -> bool:
+    """True when ``name`` ends like an image file (case-insensitive)."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def list_images(folder: str | os.PathLike) -> list[str]:
+    """Every image file under ``folder`` (recursive), sorted, hidden files skipped.
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a directory.
+    """
+    from tensorflow.io import gfile
+
+    folder = os.fspath(folder)
+    if not gfile.isdir(folder):
+        raise FileNotFoundError(f"not a folder: {folder}")
+    found = []
+    for root, dirs, files in gfile.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(root, f) for f in files
+                     if is_image_name(f) and not f.startswith("."))
+    return sorted(found)
+
+
+def expand_sources(sources: Iterable[str | os.PathLike]) -> list[str]:
+    """Expands folders into their images and keeps files as given."""
+    paths: list[str] = []
+    for source in sources:
+        source = os.fspath(source)
+        paths.extend(list_images(source) if os.path.isdir(source) else [source])
+    return paths
+
+
+def read_bytes(path: str) -> bytes:
+    """Reads a local or ``gs://`` file."""
+    if "://" in path:
+        from tensorflow.io import gfile
+
+        with gfile.GFile(path, "rb") as f:
+            return f.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def decode_rgb(data: bytes, *, name: str = "<bytes>", max_side: int | None = None) -> np.ndarray:
+    """Decodes encoded image bytes to an upright uint8 RGB array ``(H, W, 3)``.
+
+    Args:
+        data: The encoded file.
+        name: Used in error messages.
+        max_side: When given, JPEGs are decoded at a reduced scale (Pillow's draft mode)
+            as long as both sides stay at least ``max_side``: much faster for big photos
+            that will be shrunk anyway.
+
+    Raises:
+        ImageReadError: The bytes are not a decodable image.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if max_side and image.format == "JPEG":
+                image.draft("RGB", (max_side, max_side))
+            image.seek(0)  # first frame of animations
+            image = ImageOps.exif_transpose(image)
+            return to_rgb_array(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ImageReadError(f"{name}: not a readable image ({error})") from error
+
+
+def read_rgb(path: str | os.PathLike, *, max_side: int | None = None) -> np.ndarray:
+    """Reads an image file to an upright uint8 RGB array ``(H, W, 3)``.
+
+    Raises:
+        ImageReadError: The file is missing, unreadable, or not an image.
+    """
+    path = os.fspath(path)
+    try:
+        data = read_bytes(path)
+    except OSError as error:
+        raise ImageReadError(f"{path}: cannot read file ({error})") from error
+    except Exception as error:  # tf.errors.* for remote paths
+        raise ImageReadError(f"{path}: cannot read file ({error})") from error
+    return decode_rgb(data, name=path, max_side=max_side)
+
+
+def to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Converts a Pillow image of any mode to uint8 RGB; transparency is composited on white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(image, dtype=np.float64)
+        scale = 65535.0 if wide.max() > 255 else 255.0
+        gray = np.clip(wide / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode == "F":
+        gray = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def resize_short_side(image: np.ndarray, short_side: int) -> np.ndarray:
+    """Resizes so the shorter side is ``short_side``, keeping the aspect ratio."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = short_side / min(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size == (width, height):
+        return image
+    # INTER_AREA averages when shrinking (no aliasing); cubic interpolates when growing.
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(image, size, interpolation=method)
+
+
+def center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """Crops the central ``size`` x ``size`` square (the image must be at least that big)."""
+    height, width = image.shape[:2]
+    top, left = (height - size) // 2, (width - size) // 2
+    return image[top:top + size, left:left + size]
+
+
+def iter_readable(paths: Iterable[str], on_error=None) -> Iterator[tuple[str, np.ndarray]]:
+    """Yields ``(path, rgb)`` for every readable image; calls ``on_error(path, error)`` else."""
+    for path in paths:
+        try:
+            yield path, read_rgb(path)
+        except ImageReadError as error:
+            if on_error is not None:
+                on_error(path, error)

@@ -1,0 +1,164 @@
+"""Training runs: compile with MSE and Adam, fit with resumable callbacks, all in one folder.
+
+A run folder holds everything a run writes::
+
+    run_dir/
+      config.json        the settings the run was started with
+      backup/            BackupAndRestore state (weights + optimizer + epoch), per phase
+      best.keras         the best model so far (validation loss, else training loss)
+      model.keras        the model at the end of training
+      history.csv        one row per epoch (CSVLogger, appended across restarts)
+      batch_loss.csv     the loss every N batches, and loss.png, its plot
+      tensorboard/       TensorBoard logs
+
+Running the same call again on the same folder resumes: finished phases are skipped and the
+current one restarts from its last completed epoch with its optimizer state.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import os
+from typing import Iterable
+
+import keras
+import tensorflow as tf
+
+from colorizer.callbacks import BatchLossLogger, BestModelCheckpoint, TimeLimit
+from colorizer.config import ModelConfig, TrainConfig
+from colorizer.fileio import save_model, write_json
+from colorizer.model import build_colorizer, set_encoder_trainable
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        model: The trained model.
+        run_dir: The run folder.
+        history: Per-epoch metrics read back from ``history.csv`` (all phases, all restarts).
+        stopped_early: True when the time limit ended training.
+    """
+
+    model: keras.Model
+    run_dir: str
+    history: list[dict]
+    stopped_early: bool = False
+
+
+def compile_colorizer(model: keras.Model, learning_rate: float) -> keras.Model:
+    """Compiles with the paper's loss (MSE on ab) and Adam; MAE is tracked for reading."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
+    return model
+
+
+def read_history(path: str) -> list[dict]:
+    """Reads ``history.csv``; when a restart repeated an epoch, its last row wins."""
+    if not os.path.exists(path):
+        return []
+    rows: dict[int, dict] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            epoch = int(row.pop("epoch"))
+            rows[epoch] = {"epoch": epoch + 1, **{k: _number(v) for k, v in row.items()}}
+    return [rows[e] for e in sorted(rows)]
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):  # CSVLogger writes "NA" for metrics an epoch lacked
+        return float("nan")
+
+
+def _phases(config: TrainConfig) -> list[tuple[str, int, bool]]:
+    """The (name, end epoch, encoder trainable) of each phase of the run."""
+    frozen = min(config.freeze_encoder_epochs, config.epochs)
+    phases = [("frozen", frozen, False)] if frozen > 0 else []
+    if config.epochs > frozen:
+        phases.append(("full", config.epochs, True))
+    return phases
+
+
+def train(
+    train_data: tf.data.Dataset,
+    run_dir: str | os.PathLike,
+    *,
+    val_data: tf.data.Dataset | None = None,
+    model_config: ModelConfig = ModelConfig(),
+    train_config: TrainConfig = TrainConfig(),
+    model: keras.Model | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    extra_callbacks: Iterable[keras.callbacks.Callback] = (),
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """Trains (or resumes training) a colorizer in ``run_dir``.
+
+    Args:
+        train_data: ``(L, ab)`` batches, e.g. from :func:`colorizer.data.make_dataset`.
+        run_dir: The run folder; created if needed, resumed if it holds a backup.
+        val_data: Optional validation batches (then ``best.keras`` follows ``val_loss``).
+        model_config: How to build the model when ``model`` is not given.
+        train_config: Epochs, learning rate, frozen-encoder epochs, logging, limits.
+        model: A model to train instead of building one (fine-tuning your own).
+        strategy: A ``tf.distribute`` strategy; the default strategy when ``None``.
+        extra_callbacks: More callbacks (sample figures, early stopping...).
+        verbose: Passed to ``fit``.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Example:
+        >>> ds = make_dataset("photos/", batch_size=32, training=True)
+        >>> result = train(ds, "runs/cats", train_config=TrainConfig(epochs=10))
+    """
+    run_dir = os.fspath(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    strategy = strategy or tf.distribute.get_strategy()
+    write_json(os.path.join(run_dir, "config.json"), {
+        "model": dataclasses.asdict(model_config), "train": dataclasses.asdict(train_config),
+        "replicas": strategy.num_replicas_in_sync})
+
+    with strategy.scope():
+        if model is None:
+            model = build_colorizer(model_config.weights,
+                                    decoder_filters=model_config.decoder_filters)
+
+    monitor = "val_loss" if val_data is not None else "loss"
+    time_limit = TimeLimit(train_config.max_minutes) if train_config.max_minutes else None
+    shared_callbacks = [
+        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
+        BatchLossLogger(os.path.join(run_dir, "batch_loss.csv"),
+                        os.path.join(run_dir, "loss.png"), every=train_config.batch_log_every,
+                        steps_per_epoch=train_config.steps_per_epoch),
+        BestModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor=monitor),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), update_freq="epoch"),
+        *([time_limit] if time_limit else []),
+        *extra_callbacks,
+    ]
+
+    start_epoch = 0
+    for phase, end_epoch, encoder_trainable in _phases(train_config):
+        with strategy.scope():
+            set_encoder_trainable(model, encoder_trainable)
+            compile_colorizer(model, train_config.learning_rate)
+        # Backup last: an epoch is only marked done once every other callback has seen it.
+        backup = keras.callbacks.BackupAndRestore(
+            os.path.join(run_dir, "backup", phase), double_checkpoint=True,
+            delete_checkpoint=False)
+        log.info("phase %s: epochs %d-%d, encoder %s", phase, start_epoch + 1, end_epoch,
+                 "trainable" if encoder_trainable else "frozen")
+        model.fit(train_data, validation_data=val_data, epochs=end_epoch,
+                  initial_epoch=start_epoch, steps_per_epoch=train_config.steps_per_epoch,
+                  callbacks=[*shared_callbacks, backup], verbose=verbose)
+        start_epoch = end_epoch
+        if time_limit and time_limit.stopped_early:
+            break
+
+    save_model(model, os.path.join(run_dir, "model.keras"))
+    return TrainResult(model, run_dir, read_history(os.path.join(run_dir, "history.csv")),
+                       stopped_early=bool(time_limit and time_limit.stopped_early))

@@ -41,7 +41,7 @@ class DemoConfig:
     out: str = "runs/demo"
     minutes: float = 4.0
     image_size: int = 96
-    crops_per_photo: int = 48
+    crops_per_photo: int = 64
     test_crops_per_photo: int = 16
     batch_size: int = 16
     weights: str | None = None

@@ -93,3 +93,82 @@ class TimeLimit(keras.callbacks.Callback):
         if time.monotonic() - self.start > self.seconds:
             self.model.stop_training = True
             self.stopped_early = True
+
+
+class LiveLossPlot(keras.callbacks.Callback):
+    """Redraws the batch-loss curve in a notebook cell every ``every`` batches.
+
+    Reads nothing from disk: it keeps the (step, loss) pairs it has seen, starting from those
+    already in ``history`` (a resumed run continues its curve).
+
+    Args:
+        every: Batches between two points (the paper plotted every 100).
+        steps_per_epoch: Batches per epoch, to number steps across epochs.
+        history: Optional (steps, losses) arrays from an earlier part of the run.
+    """
+
+    def __init__(self, every: int = 100, steps_per_epoch: int | None = None, history=None):
+        super().__init__()
+        self.every, self.steps_per_epoch = max(1, int(every)), steps_per_epoch
+        self.steps, self.losses = (list(history[0]), list(history[1])) if history else ([], [])
+        self._epoch = 0
+        self._handle = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % self.every or not logs or "loss" not in logs:
+            return
+        per_epoch = self.steps_per_epoch or self.params.get("steps") or 0
+        self.steps.append(self._epoch * per_epoch + batch + 1)
+        self.losses.append(float(logs["loss"]))
+        self._draw()
+
+    def _draw(self):
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        figure, axes = plt.subplots(figsize=(7, 3.5))
+        axes.plot(self.steps, self.losses, lw=1.2)
+        axes.set_xlabel("batch")
+        axes.set_ylabel("MSE on ab")
+        axes.set_title(f"training loss every {self.every} batches")
+        axes.grid(alpha=0.3)
+        if self._handle is None:
+            self._handle = display(figure, display_id=True)
+        else:
+            self._handle.update(figure)
+        plt.close(figure)
+
+
+class SampleColorizations(keras.callbacks.Callback):
+    """After each epoch, colorizes a few fixed validation images and saves (and shows) a grid.
+
+    Args:
+        lightness: ``(N, H, W, 1)`` L of the sample images.
+        true_ab: ``(N, H, W, 2)`` their true colours.
+        out_dir: Folder for ``epoch_XXX.png``.
+        show: Also display the figure (in a notebook).
+    """
+
+    def __init__(self, lightness, true_ab, out_dir: str, show: bool = False):
+        super().__init__()
+        self.lightness, self.true_ab = lightness, true_ab
+        self.out_dir, self.show = out_dir, show
+
+    def on_epoch_end(self, epoch, logs=None):
+        import numpy as np
+
+        from colorizer.color import l_ab_to_rgb
+        from colorizer.plots import plot_before_after
+
+        predicted = np.asarray(self.model.predict_on_batch(self.lightness))
+        columns = [l_ab_to_rgb(self.lightness, ab)
+                   for ab in (np.zeros_like(predicted), predicted, self.true_ab)]
+        path = os.path.join(self.out_dir, f"epoch_{epoch + 1:03d}.png")
+        plot_before_after(list(zip(*columns)), ["gray", f"epoch {epoch + 1}", "truth"], path)
+        if self.show:
+            from colorizer.notebook import show_image
+
+            show_image(path)

@@ -82,3 +82,20 @@ def _save(figure, out_png) -> None:
     with atomic_path(out_png, suffix=".png") as temporary:
         figure.savefig(temporary, dpi=110)
     plt.close(figure)
+
+
+def plot_image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
+                    columns: int = 4, out_png: str | os.PathLike | None = None):
+    """Shows images in a grid of ``columns`` columns, each with an optional title."""
+    rows = max(1, -(-len(images) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 3.0 * rows),
+                                squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i], cmap="gray" if np.ndim(images[i]) == 2 else None)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=9)
+    figure.tight_layout()
+    _save(figure, out_png)
+    return figure

@@ -46,3 +46,15 @@ def available(specs=TRAIN_PHOTOS + HOLDOUT_PHOTOS) -> list[str]:
         except FileNotFoundError:
             pass
     return found
+
+
+def export_samples(folder: str, specs=TRAIN_PHOTOS + HOLDOUT_PHOTOS) -> str:
+    """Copies the available sample photos into ``folder`` (a tiny offline dataset); returns it."""
+    import shutil
+
+    os.makedirs(folder, exist_ok=True)
+    for path in available(specs):
+        target = os.path.join(folder, os.path.basename(path))
+        if not os.path.exists(target):
+            shutil.copyfile(path, target)
+    return folder

@@ -69,3 +69,21 @@ def test_short_demo_then_colorize_a_folder(tmp_path):
     assert "corrupt.jpg" in result.stderr
     assert sorted(os.listdir(tmp_path / "out")) == ["color.png", "gray.png"]
     assert read_rgb(tmp_path / "out" / "gray.png").shape == (50, 70, 3)
+
+
+@pytest.mark.slow
+def test_train_command_runs_and_resumes(tmp_path, photos):
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i in range(16):
+        photo = photos[i % len(photos)]
+        Image.fromarray(photo[i * 5:i * 5 + 120, i * 3:i * 3 + 140]).save(data / f"p{i:02d}.jpg")
+    args = ["train", "--data", str(data), "--run-dir", str(tmp_path / "run"), "--preset", "smoke",
+            "--image-size", "32", "--epochs", "1"]
+    first = _cli(*args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "trained 1 epochs" in first.stdout
+    second = _cli(*args[:-1], "2")  # same run folder, one more epoch: resumes
+    assert second.returncode == 0, second.stderr[-3000:]
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["0", "1"]

@@ -66,3 +66,17 @@ def test_history_reader_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
     rows = read_history(str(path))
     assert [r["epoch"] for r in rows] == [1, 2] and rows[1]["loss"] == 3.5
     assert np.isnan(rows[0]["val_loss"])
+
+
+def test_notebook_callbacks_plot_and_save_samples(tiny_data, tmp_path):
+    from colorizer.callbacks import LiveLossPlot, SampleColorizations
+
+    lightness, ab = next(iter(tiny_data))
+    live = LiveLossPlot(every=2, steps_per_epoch=4, history=([1], [9999.0]))
+    samples = SampleColorizations(lightness.numpy(), ab.numpy(), str(tmp_path / "samples"))
+    train(tiny_data, tmp_path / "run", model_config=ModelConfig(weights=None),
+          train_config=TrainConfig(epochs=2, steps_per_epoch=4), extra_callbacks=[live, samples],
+          verbose=0)
+    assert live.steps == [1, 2, 4, 6, 8]  # the earlier point, then every 2 of 8 batches
+    assert all(np.isfinite(live.losses))
+    assert sorted(os.listdir(tmp_path / "samples")) == ["epoch_001.png", "epoch_002.png"]

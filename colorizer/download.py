@@ -71,7 +71,7 @@ def safe_file_name(url: str, extension: str = "") -> str:
 
     Example:
         >>> safe_file_name("https://h/a/../../etc/passwd", ".jpg")
-        'passwd-6c3a8e1d04.jpg'
+        'passwd-33d7c1f1f7.jpg'
     """
     last = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
     stem = os.path.splitext(last)[0]

@@ -106,6 +106,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 makes parallel clients wait 1 s SYN retries
     owner: "LoopbackServer"
 
     def handle_error(self, request, client_address) -> None:

@@ -80,24 +80,33 @@ def safe_file_name(url: str, extension: str = "") -> str:
     return f"{stem}-{digest}{extension}"
 
 
-def _image_extension(data: bytes, url: str) -> str:
-    """Verifies ``data`` decodes as an image and returns the extension of its real format."""
+def _image_extension(data: bytes, url: str, min_side: int) -> str:
+    """Verifies ``data`` decodes as a photo and returns the extension of its real format."""
     from PIL import Image
 
     try:
-        decode_rgb(data, name=url)
+        rgb = decode_rgb(data, name=url)
         with Image.open(io.BytesIO(data)) as image:
-            return _EXTENSIONS.get(image.format or "", ".png" if image.format else ".jpg")
+            kind = image.format or ""
     except ImageReadError as error:
         snippet = data[:60].decode("latin-1").replace("\n", " ")
         raise FetchError("not-image", f"{url}: the response is not an image "
                                       f"({len(data)} bytes starting {snippet!r})") from error
+    if kind not in _EXTENSIONS:
+        raise FetchError("not-image", f"{url}: a {kind} file, not a photo format")
+    if min(rgb.shape[:2]) < min_side:
+        # Dead links on photo hosts often answer with a tiny placeholder or tracking pixel.
+        raise FetchError("too-small", f"{url}: {rgb.shape[1]}x{rgb.shape[0]} pixels, below "
+                                      f"the minimum side of {min_side}")
+    return _EXTENSIONS[kind]
 
 
 class _Downloader:
     """One run's shared state: the manifest, known hashes, and the report."""
 
-    def __init__(self, manifest: Manifest, report: DownloadReport, **fetch_options):
+    def __init__(self, manifest: Manifest, report: DownloadReport, min_side: int,
+                 **fetch_options):
+        self.min_side = min_side
         self.manifest = manifest
         self.report = report
         self.options = fetch_options
@@ -109,7 +118,7 @@ class _Downloader:
         try:
             check_url(url)
             data, attempts = fetch_bytes(url, **self.options)
-            extension = _image_extension(data, url)
+            extension = _image_extension(data, url, self.min_side)
         except FetchError as error:
             attempts = getattr(error, "attempts", attempts)
             self.manifest.record(url, "failed", reason=error.reason, message=str(error),
@@ -138,7 +147,8 @@ class _Downloader:
 
 def download_urls(urls: Iterable[str], out_dir: str | os.PathLike, *, workers: int = 8,
                   timeout: float = 30.0, retries: int = 3, backoff: float = 0.5,
-                  max_bytes: int = DEFAULT_MAX_BYTES, progress: bool = True) -> DownloadReport:
+                  max_bytes: int = DEFAULT_MAX_BYTES, min_side: int = 32,
+                  progress: bool = True) -> DownloadReport:
     """Downloads image URLs in parallel into ``out_dir``, resumably.
 
     Args:
@@ -150,6 +160,8 @@ def download_urls(urls: Iterable[str], out_dir: str | os.PathLike, *, workers: i
             and non-images are not retried within a run.
         backoff: First retry delay in seconds; doubles with each retry.
         max_bytes: Largest accepted image.
+        min_side: Smallest accepted short side in pixels; smaller images fail as
+            ``too-small``.
         progress: Show a tqdm progress bar.
 
     Returns:
@@ -172,7 +184,7 @@ def download_urls(urls: Iterable[str], out_dir: str | os.PathLike, *, workers: i
     todo = [u for u in urls if not manifest.is_done(u)]
     report.skipped = len(urls) - len(todo)
     report.retried = sum(1 for u in todo if manifest.entries.get(u, {}).get("status") == "failed")
-    downloader = _Downloader(manifest, report, timeout=timeout, retries=retries,
+    downloader = _Downloader(manifest, report, min_side, timeout=timeout, retries=retries,
                              backoff=backoff, max_bytes=max_bytes)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers,
                                                  thread_name_prefix="download")

@@ -35,7 +35,7 @@ class FetchError(Exception):
 
     Attributes:
         reason: ``http-<status>``, ``timeout``, ``connection``, ``truncated``, ``too-large``,
-            ``bad-scheme`` (or, from callers, ``not-image``).
+            ``bad-scheme`` (or, from callers, ``not-image``, ``too-small``).
         retryable: True for failures that are often transient.
     """
 

@@ -12,7 +12,8 @@ A line looks like::
      "time": "2025-01-01T12:00:00Z"}
 
 ``status`` is ``downloaded``, ``duplicate`` (same bytes as another URL's file; ``file`` names
-that one) or ``failed`` (``reason`` says why: ``http-404``, ``timeout``, ``not-image`` ...).
+that one) or ``failed`` (``reason`` says why: ``http-404``, ``timeout``, ``not-image``,
+``too-small`` ...).
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import json
 import os
 import threading
 import time
-from typing import Iterable
 
 from colorizer.fileio import write_text
 
@@ -129,7 +129,3 @@ class DownloadReport:
                  f"files in {self.folder}; every URL's outcome in {self.manifest}"]
         return "\n".join(lines)
 
-
-def failed_urls(entries: Iterable[dict]) -> list[str]:
-    """The URLs whose latest outcome is a failure."""
-    return [e["url"] for e in entries if e.get("status") == "failed"]

@@ -78,7 +78,7 @@ def download_oxford_pets(out_dir: str | os.PathLike, *,
                          images_url: str = OXFORD_PETS_IMAGES_URL,
                          annotations_url: str = OXFORD_PETS_ANNOTATIONS_URL,
                          keep_archives: bool = False, progress: bool = True) -> str:
-    """Downloads Oxford-IIIT Pet (7,390 files, 37 cat and dog breeds) with its labels.
+    """Downloads Oxford-IIIT Pet (7,349 labelled photos of 37 cat and dog breeds) with labels.
 
     The archives download resumably, extract safely into ``out_dir`` (``images/`` and
     ``annotations/``), and ``images/labels.csv`` records each photo's breed and species. A

@@ -55,6 +55,7 @@ def faults(loopback, photos):
         "too-large": loopback.add("/img/huge.png", big),
         "too-large-stream": loopback.add("/img/stream.png", big, chunked=True),
         "ftp-redirect": loopback.add("/img/ftp.jpg", redirect="ftp://127.0.0.1/x.jpg"),
+        "tiny": loopback.add("/img/pixel.gif", encode(photos[0], size=(1, 1), fmt="GIF")),
         "file": "file:///etc/passwd",
     }
 
@@ -66,6 +67,7 @@ EXPECTED = {  # case -> (status, reason)
     "html": ("failed", "not-image"), "redirect": ("downloaded", ""),
     "too-large": ("failed", "too-large"), "too-large-stream": ("failed", "too-large"),
     "ftp-redirect": ("failed", "bad-scheme"), "file": ("failed", "bad-scheme"),
+    "tiny": ("failed", "too-small"),
 }
 
 
@@ -91,8 +93,8 @@ def test_every_fault_is_recorded_and_a_rerun_fetches_nothing_new(tmp_path, loopb
 
     assert (report.downloaded, report.duplicates, report.skipped) == (4, 1, 0)
     assert report.failed == {"http-404": 1, "timeout": 1, "truncated": 1, "not-image": 1,
-                             "too-large": 2, "bad-scheme": 2}
-    assert not report.ok and "failed 8" in report.summary()
+                             "too-large": 2, "bad-scheme": 2, "too-small": 1}
+    assert not report.ok and "failed 9" in report.summary()
     # Only whole, decodable images are in the folder: no temporary or HTML files.
     kept = sorted(os.listdir(tmp_path))
     assert kept == sorted(["manifest.jsonl"] + [os.path.basename(p)
@@ -106,7 +108,7 @@ def test_every_fault_is_recorded_and_a_rerun_fetches_nothing_new(tmp_path, loopb
     again = download.download_urls(urls, tmp_path, workers=4, max_bytes=100_000, **FAST)
     for case in ("good", "png", "duplicate", "flaky", "redirect"):
         assert loopback.hits[urllib.parse.urlsplit(faults[case]).path] == 0, case
-    assert (again.downloaded, again.skipped, again.retried) == (1, 5, 8)
+    assert (again.downloaded, again.skipped, again.retried) == (1, 5, 9)
     assert manifest_of(tmp_path)[faults["missing"]]["status"] == "downloaded"
     assert len(list_images(tmp_path)) == 5
 

@@ -1,0 +1,160 @@
+"""A real HTTP server on 127.0.0.1 for tests, with routes that misbehave on purpose.
+
+Use the ``loopback`` fixture (import it into a test module) or :class:`LoopbackServer` directly:
+
+    server.add("/cat.jpg", jpeg_bytes)                 # 200 with the bytes
+    server.add("/gone.jpg", status=404)                 # an error status
+    server.add("/flaky.jpg", jpeg_bytes, fail_first=1)  # 500 once, then 200
+    server.add("/slow.jpg", jpeg_bytes, delay=2.0)      # headers only after 2 s
+    server.add("/cut.jpg", jpeg_bytes, truncate=100)    # Content-Length full, 100 bytes sent
+    server.add("/old.jpg", redirect="/cat.jpg")         # 302
+    server.add("/stream.jpg", big, chunked=True)        # no Content-Length, close-delimited
+    server.url("/cat.jpg"); server.hits["/cat.jpg"]
+
+Every route honours ``Range: bytes=N-`` (206), so resumable downloads can be tested.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import http.server
+import threading
+import time
+
+import pytest
+
+
+@dataclasses.dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/octet-stream"
+    fail_first: int = 0
+    delay: float = 0.0
+    truncate: int | None = None
+    redirect: str | None = None
+    chunked: bool = False
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_Server"
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:
+        owner = self.server.owner
+        path = self.path.split("?")[0]
+        with owner.lock:
+            owner.hits[path] += 1
+            owner.requests.append((path, dict(self.headers)))
+            hit = owner.hits[path]
+        route = owner.routes.get(path)
+        if route is None:
+            return self._reply(404, b"not found", "text/plain")
+        if route.delay:
+            time.sleep(route.delay)
+        if hit <= route.fail_first:
+            return self._reply(500, b"try again", "text/plain")
+        if route.redirect:
+            self.send_response(302)
+            self.send_header("Location", route.redirect)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if route.status != 200:
+            return self._reply(route.status, b"<html>error</html>", "text/html")
+        body, status = route.body, 200
+        start = self._range_start()
+        if start is not None and start < len(body):
+            body, status = body[start:], 206
+        self.send_response(status)
+        self.send_header("Content-Type", route.content_type)
+        if route.chunked:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{len(route.body) - 1}/"
+                                              f"{len(route.body)}")
+        self.end_headers()
+        if route.truncate is not None:
+            self.wfile.write(body[:route.truncate])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    def _range_start(self) -> int | None:
+        value = self.headers.get("Range", "")
+        if value.startswith("bytes=") and value.endswith("-"):
+            try:
+                return int(value[6:-1])
+            except ValueError:
+                return None
+        return None
+
+    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 makes parallel clients wait 1 s SYN retries
+    owner: "LoopbackServer"
+
+    def handle_error(self, request, client_address) -> None:
+        # Clients that time out or stop reading on purpose leave broken pipes: expected here.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+class LoopbackServer:
+    """A threaded HTTP server on a free port of 127.0.0.1, serving registered routes."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: collections.Counter = collections.Counter()
+        self.requests: list = []
+        self.lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LoopbackServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add(self, path: str, body: bytes = b"", **options) -> str:
+        """Registers a route; returns its URL."""
+        self.routes[path] = Route(body=body, **options)
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.hits.clear()
+            self.requests.clear()
+
+
+@pytest.fixture()
+def loopback():
+    """A started :class:`LoopbackServer`, stopped after the test."""
+    server = LoopbackServer().start()
+    yield server
+    server.stop()

@@ -50,20 +50,6 @@ class DemoConfig:
     seed: int = 0
 
 
-def cut_crops(photo: np.ndarray, count: int, size: int, rng: np.random.Generator) -> list:
-    """Random square windows of 1/4 to 3/4 of the short side, resized to ``size``."""
-    import cv2
-
-    height, width = photo.shape[:2]
-    crops = []
-    for _ in range(count):
-        side = int(rng.uniform(0.25, 0.75) * min(height, width))
-        top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
-        window = photo[top:top + side, left:left + side]
-        crops.append(cv2.resize(window, (size, size), interpolation=cv2.INTER_AREA))
-    return crops
-
-
 def build_crop_folders(config: DemoConfig) -> tuple[str, str, int, int]:
     """Writes training and test crops as PNGs; returns (train dir, test dir, counts)."""
     import cv2
@@ -80,7 +66,7 @@ def build_crop_folders(config: DemoConfig) -> tuple[str, str, int, int]:
         counts[split] = 0
         for path in tqdm(samples.available(specs), desc=f"{split} crops", unit="photo"):
             stem = os.path.splitext(os.path.basename(path))[0]
-            for i, crop in enumerate(cut_crops(read_rgb(path), per_photo, size, rng)):
+            for i, crop in enumerate(samples.cut_crops(read_rgb(path), per_photo, size, rng)):
                 target = os.path.join(folder, f"{stem}_{i:03d}.png")
                 cv2.imwrite(target, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
                 counts[split] += 1

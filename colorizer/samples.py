@@ -48,13 +48,58 @@ def available(specs=TRAIN_PHOTOS + HOLDOUT_PHOTOS) -> list[str]:
     return found
 
 
-def export_samples(folder: str, specs=TRAIN_PHOTOS + HOLDOUT_PHOTOS) -> str:
-    """Copies the available sample photos into ``folder`` (a tiny offline dataset); returns it."""
+def cut_crops(photo, count: int, size: int, rng):
+    """Random square windows of 1/4 to 3/4 of the short side, resized to ``size``.
+
+    Args:
+        photo: uint8 RGB array.
+        count: Number of crops.
+        size: Side of each crop, in pixels.
+        rng: A ``numpy.random.Generator``.
+    """
+    import cv2
+
+    height, width = photo.shape[:2]
+    crops = []
+    for _ in range(count):
+        side = int(rng.uniform(0.25, 0.75) * min(height, width))
+        top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
+        window = photo[top:top + side, left:left + side]
+        crops.append(cv2.resize(window, (size, size), interpolation=cv2.INTER_AREA))
+    return crops
+
+
+def export_samples(folder: str, specs=TRAIN_PHOTOS + HOLDOUT_PHOTOS, crops_per_photo: int = 0,
+                   crop_size: int = 128, seed: int = 0) -> str:
+    """Writes the available sample photos into ``folder`` (a tiny offline dataset).
+
+    Args:
+        folder: Destination, created if needed; existing files are kept.
+        specs: Which sample photos.
+        crops_per_photo: Also write this many random crops of each photo (more, smaller
+            images: enough for train/validation/test splits).
+        crop_size: Side of the crops.
+        seed: Seed of the crops.
+
+    Returns:
+        ``folder``.
+    """
     import shutil
 
+    import numpy as np
+    from PIL import Image
+
+    from colorizer.images import read_rgb
+
     os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
     for path in available(specs):
         target = os.path.join(folder, os.path.basename(path))
         if not os.path.exists(target):
             shutil.copyfile(path, target)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for i, crop in enumerate(cut_crops(read_rgb(path), crops_per_photo, crop_size, rng)):
+            crop_path = os.path.join(folder, f"{stem}_crop{i:02d}.png")
+            if not os.path.exists(crop_path):
+                Image.fromarray(crop).save(crop_path)
     return folder

@@ -2,8 +2,9 @@
 
 The package is imported by the notebooks and the ``colorizer`` command line. Modules, one job
 each: ``color`` (sRGB <-> Lab), ``model`` (the network), ``data`` (tf.data pipelines), ``train``
-(resumable training), ``infer`` (full-resolution colorization), ``metrics`` (the paper's
-metrics and baselines), ``demo`` (the offline end-to-end job).
+(resumable training), ``infer`` (full-resolution colorization), ``batch_colorize`` (files,
+folders and URLs in, photos and a manifest out), ``metrics`` (the paper's metrics and
+baselines), ``demo`` (the offline end-to-end job).
 
 Example:
     >>> import colorizer
@@ -22,6 +23,7 @@ _LAZY = {
     "make_dataset": "colorizer.data",
     "train": "colorizer.train",
     "colorize": "colorizer.infer",
+    "colorize_inputs": "colorizer.batch_colorize",
     "read_rgb": "colorizer.images",
     "rgb_to_lab": "colorizer.color",
     "lab_to_rgb": "colorizer.color",

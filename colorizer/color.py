@@ -145,3 +145,16 @@ def l_ab_to_rgb(lightness, ab):
     import tensorflow as tf
 
     return lab_to_rgb(tf.concat([lightness, tf.cast(ab, lightness.dtype)], axis=-1))
+
+
+LUMINANCE_WEIGHTS = _RGB_TO_XYZ[1].copy()
+"""Linear-sRGB weights of CIE Y (luminance); Y alone decides L, so gray needs no a, b."""
+
+
+def luminance_to_lightness(luminance: np.ndarray) -> np.ndarray:
+    """CIE L (0-100) from relative luminance Y in [0, 1] (NumPy, keeps dtype and shape).
+
+    The same formula as the L of :func:`rgb_to_lab`, for code that needs only lightness
+    (a third of the work, and no full-size a and b temporaries).
+    """
+    return 116.0 * _f(np, luminance) - 16.0

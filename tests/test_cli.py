@@ -67,7 +67,7 @@ def test_short_demo_then_colorize_a_folder(tmp_path):
                   str(tmp_path / "out"), str(photos))
     assert result.returncode == 1
     assert "corrupt.jpg" in result.stderr
-    assert sorted(os.listdir(tmp_path / "out")) == ["color.png", "gray.png"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["color.jpg", "gray.png", "manifest.jsonl"]
     assert read_rgb(tmp_path / "out" / "gray.png").shape == (50, 70, 3)
 
 

@@ -214,7 +214,8 @@ def set_temperature(model: keras.Model, temperature: float) -> None:
         temperature: Positive; 0.38 by default, 1 is the mean, small values near the mode.
     """
     if head_of(model) != "classification":
-        raise ValueError("only a classification colorizer has a temperature")
+        raise ValueError("only a colorizer with the classification head has a temperature; "
+                         "this one is a regression model")
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     model.get_layer(DECODE_LAYER).temperature.assign(float(temperature))

@@ -20,6 +20,9 @@ def register(subparsers) -> None:
     parser.add_argument("--render-size", type=int, default=224,
                         help="the model's working size (multiple of 32)")
     parser.add_argument("--overwrite", action="store_true", help="redo existing outputs")
+    parser.add_argument("--temperature", type=float,
+                        help="annealed-mean temperature for a classification model (default: "
+                             "the one saved with it; 1: the mean, near 0: the mode)")
     parser.set_defaults(run=run)
 
 
@@ -30,9 +33,11 @@ def run(args) -> int:
     from colorizer.fileio import atomic_path
     from colorizer.images import ImageReadError, expand_sources, read_rgb
     from colorizer.infer import colorize
-    from colorizer.model import load_colorizer
+    from colorizer.model import load_colorizer, set_temperature
 
     model = load_colorizer(args.model)
+    if args.temperature is not None:
+        set_temperature(model, args.temperature)  # refuses a regression model, clearly
     paths = expand_sources(args.inputs)
     os.makedirs(args.out, exist_ok=True)
     failed = 0

@@ -6,7 +6,7 @@ distribution. Each is evaluated on the held-out crops (the paper's metrics besid
 baseline, and the Hasler-Suesstrunk colourfulness beside the true photos'), the classification
 model at three annealed-mean temperatures, and both colorize the held-out photos.
 
-Run (about 10 minutes on 2 CPU cores with the defaults)::
+Run (about 15 minutes on 2 CPU cores with the defaults)::
 
     python benchmarks/compare_heads.py --out runs/compare_heads
 
@@ -30,9 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", default="runs/compare_heads", help="output folder")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs per head")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per head")
     parser.add_argument("--steps-per-epoch", type=int, default=25)
-    parser.add_argument("--minutes", type=float, default=6.0,
+    parser.add_argument("--minutes", type=float, default=10.0,
                         help="safety time limit per head")
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--crops", type=int, default=48, help="training crops per photo")

@@ -59,11 +59,19 @@ class BestModelCheckpoint(keras.callbacks.Callback):
 
     The best value so far is kept in ``<path>.json`` so a resumed run does not overwrite a
     better model with a worse one.
+
+    Args:
+        path: The ``.keras`` file to write.
+        monitor: The logged value to minimise.
+        model_to_save: Save this model instead of the one being fit (a model sharing its
+            layers, e.g. the ab-producing colorizer when fitting its logits view).
     """
 
-    def __init__(self, path: str, monitor: str = "val_loss"):
+    def __init__(self, path: str, monitor: str = "val_loss",
+                 model_to_save: keras.Model | None = None):
         super().__init__()
         self.path, self.monitor = path, monitor
+        self.model_to_save = model_to_save
         self.state_path = path + ".json"
         self.best = (read_json(self.state_path) or {}).get("best", math.inf)
 
@@ -72,7 +80,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if value is None or not math.isfinite(float(value)) or float(value) >= self.best:
             return
         self.best = float(value)
-        save_model(self.model, self.path)
+        save_model(self.model_to_save or self.model, self.path)
         write_json(self.state_path, {"best": self.best, "epoch": epoch + 1,
                                      "monitor": self.monitor})
 

@@ -6,6 +6,16 @@
 The network is fully convolutional (spatial dimensions are ``None``), so it trains at 224x224
 and predicts at any size whose sides are multiples of :data:`MODEL_STRIDE`.
 
+``head="classification"`` swaps the regression head for colour as classification
+(:mod:`colorizer.classification`): the same encoder and decoder blocks, the last two without
+their upsampling, then per-pixel logits over the quantised ab gamut at 1/4 resolution::
+
+    ... -> decoder1 (up x2) -> decoder2 -> decoder3 -> Conv1x1 -> logits (H/4, W/4, Q)
+        -> annealed mean (temperature T) -> ab (H/4, W/4, 2) -> bilinear x4 -> ab (H, W, 2)
+
+Both heads therefore map L to ab, so ``colorize`` and ``evaluate`` treat them alike; training
+fits :func:`logits_model`, a view of the same layers that ends at the logits.
+
 Example:
     >>> model = build_colorizer(weights=None)
     >>> model.output_shape
@@ -17,8 +27,11 @@ import os
 from typing import Sequence
 
 import keras
+import numpy as np
 
+from colorizer.classification import DEFAULT_TEMPERATURE, AnnealedMeanDecoding
 from colorizer.color import AB_RANGE
+from colorizer.gamut import load_gamut_bins
 from colorizer.layers import BilinearUpsampling, LightnessToImageNetRGB
 
 ENCODER_CUT = "pool2_pool"
@@ -27,6 +40,15 @@ MODEL_STRIDE = 8
 """The encoder downsamples by 8, so input sides must be multiples of 8."""
 DECODER_FILTERS = (128, 64, 32)
 """Filters of the three decoder blocks, one per x2 upsampling back to full size."""
+HEADS = ("regression", "classification")
+"""``regression``: the paper's tanh ab output, MSE. ``classification``: Zhang et al.'s bins."""
+LOGITS_LAYER = "ab_logits"
+"""The classification head's logits layer; its presence tells a model's head."""
+DECODE_LAYER = "ab_decode"
+"""The classification head's annealed-mean layer (holds the temperature)."""
+CLASSIFICATION_STRIDE = 4
+"""The classification head predicts at 1/4 resolution, as Zhang et al. do; colour is smooth,
+and full-resolution logits would cost Q (262) channels per pixel."""
 
 
 def build_encoder(weights: str | None = "imagenet", image_size: int | None = None) -> keras.Model:
@@ -43,11 +65,25 @@ def build_encoder(weights: str | None = "imagenet", image_size: int | None = Non
     return keras.Model(densenet.input, cut, name="encoder")
 
 
-def _decoder_block(x, filters: int, name: str):
+def _decoder_block(x, filters: int, name: str, upsample: bool = True):
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
     x = keras.layers.ReLU(name=f"{name}_relu")(x)
-    return BilinearUpsampling(2, name=f"{name}_up")(x)
+    return BilinearUpsampling(2, name=f"{name}_up")(x) if upsample else x
+
+
+def _regression_head(x):
+    x = keras.layers.Conv2D(2, 3, padding="same", name="ab_conv")(x)
+    # tanh and the scale run in float32 so mixed precision never rounds the colours.
+    x = keras.layers.Activation("tanh", dtype="float32", name="ab_tanh")(x)
+    return keras.layers.Rescaling(AB_RANGE, dtype="float32", name="ab")(x)
+
+
+def _classification_head(x, bins: np.ndarray, temperature: float):
+    # Logits and their softmax in float32: 262 classes in float16 would lose the small ones.
+    logits = keras.layers.Conv2D(len(bins), 1, dtype="float32", name=LOGITS_LAYER)(x)
+    ab = AnnealedMeanDecoding(bins, temperature, dtype="float32", name=DECODE_LAYER)(logits)
+    return BilinearUpsampling(CLASSIFICATION_STRIDE, dtype="float32", name="ab")(ab)
 
 
 def build_colorizer(
@@ -57,8 +93,10 @@ def build_colorizer(
     freeze_encoder: bool = False,
     image_size: int | None = None,
     name: str = "colorizer",
+    head: str = "regression",
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> keras.Model:
-    """Builds the L -> ab regression model of the paper.
+    """Builds the L -> ab model: the paper's regression, or colour as classification.
 
     Args:
         weights: ``"imagenet"`` (pretrained encoder, downloaded by Keras), ``None`` (random
@@ -71,11 +109,23 @@ def build_colorizer(
         image_size: Fix the input to an ``image_size`` square; ``None`` (the default) keeps
             the model fully convolutional.
         name: Model name.
+        head: ``"regression"`` (the paper: tanh ab, trained with MSE) or
+            ``"classification"`` (logits over the ab gamut bins, decoded by annealed mean;
+            train it through :func:`logits_model`).
+        temperature: Annealed-mean temperature of the classification head (1: the mean,
+            towards 0: the mode); change it later with :func:`set_temperature`.
 
     Returns:
         An uncompiled ``keras.Model`` mapping L ``(batch, H, W, 1)`` in [0, 100] to ab
         ``(batch, H, W, 2)`` in [-128, 128], float32 whatever the dtype policy.
+
+    Example:
+        >>> model = build_colorizer(weights=None, head="classification")
+        >>> head_of(model), model.output_shape
+        ('classification', (None, None, None, 2))
     """
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     if len(decoder_filters) != 3:
         raise ValueError("decoder_filters needs 3 entries, one per x2 upsampling (stride 8)")
     path = os.fspath(weights) if weights is not None else None
@@ -91,12 +141,11 @@ def build_colorizer(
     encoder = build_encoder(encoder_weights, image_size)
     encoder.trainable = not freeze_encoder
     x = encoder(x)
+    regression = head == "regression"
     for i, filters in enumerate(decoder_filters, start=1):
-        x = _decoder_block(x, filters, name=f"decoder{i}")
-    x = keras.layers.Conv2D(2, 3, padding="same", name="ab_conv")(x)
-    # tanh and the scale run in float32 so mixed precision never rounds the colours.
-    x = keras.layers.Activation("tanh", dtype="float32", name="ab_tanh")(x)
-    ab = keras.layers.Rescaling(AB_RANGE, dtype="float32", name="ab")(x)
+        x = _decoder_block(x, filters, name=f"decoder{i}", upsample=regression or i == 1)
+    ab = (_regression_head(x) if regression
+          else _classification_head(x, load_gamut_bins(), temperature))
     model = keras.Model(lightness, ab, name=name)
 
     if whole_model_file:
@@ -110,6 +159,9 @@ def load_weights_into(model: keras.Model, path: str) -> None:
         model.load_weights(path)
         return
     source = load_colorizer(path)
+    if head_of(source) != head_of(model):
+        raise ValueError(f"{path} holds a {head_of(source)} model; build it with "
+                         f"head={head_of(source)!r}")
     model.set_weights(source.get_weights())
 
 
@@ -132,6 +184,41 @@ def load_colorizer(path: str | os.PathLike) -> keras.Model:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a damaged or foreign file
         raise ValueError(f"{path} is not a readable colorizer model: {error}") from error
+
+
+def head_of(model: keras.Model) -> str:
+    """``"classification"`` or ``"regression"``: which head a (loaded) colorizer has."""
+    names = {layer.name for layer in model.layers}
+    return "classification" if LOGITS_LAYER in names else "regression"
+
+
+def logits_model(model: keras.Model) -> keras.Model:
+    """The classification colorizer's training view: L -> logits ``(B, H/4, W/4, Q)``.
+
+    It shares every layer (and so every weight) with ``model``: training it trains ``model``.
+
+    Raises:
+        ValueError: ``model`` has the regression head.
+    """
+    if head_of(model) != "classification":
+        raise ValueError("logits_model needs a colorizer built with head='classification'")
+    return keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output,
+                       name=f"{model.name}_logits")
+
+
+def set_temperature(model: keras.Model, temperature: float) -> None:
+    """Sets the annealed-mean temperature of a classification colorizer (takes effect at once).
+
+    Args:
+        model: A colorizer with the classification head.
+        temperature: Positive; 0.38 by default, 1 is the mean, small values near the mode.
+    """
+    if head_of(model) != "classification":
+        raise ValueError("only a colorizer with the classification head has a temperature; "
+                         "this one is a regression model")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    model.get_layer(DECODE_LAYER).temperature.assign(float(temperature))
 
 
 def set_encoder_trainable(model: keras.Model, trainable: bool) -> None:

@@ -187,6 +187,7 @@ def prepare_dataset(images_dir: str | os.PathLike, out_dir: str | os.PathLike, *
     os.makedirs(out_dir, exist_ok=True)
     if (index := _is_done(out_dir, settings)) is not None:
         log.info("%s already holds this preparation; nothing to do", out_dir)
+        ensure_ab_distribution(out_dir, index, progress=progress)
         return index
 
     if labels is None and os.path.isfile(os.path.join(images_dir, LABELS_NAME)):
@@ -196,6 +197,10 @@ def prepare_dataset(images_dir: str | os.PathLike, out_dir: str | os.PathLike, *
     labels = labels or {}
     for stale in glob.glob(os.path.join(out_dir, ".tmp-*")):
         os.remove(stale)  # left by an interrupted run
+    from colorizer.classification import AB_DISTRIBUTION_FILE
+
+    if os.path.exists(os.path.join(out_dir, AB_DISTRIBUTION_FILE)):
+        os.remove(os.path.join(out_dir, AB_DISTRIBUTION_FILE))  # belongs to the old images
 
     order = list(zip(keys, paths))
     random.Random(seed).shuffle(order)  # mix classes across shards (files sort by class)
@@ -259,11 +264,35 @@ def prepare_dataset(images_dir: str | os.PathLike, out_dir: str | os.PathLike, *
              "skipped": skipped}
     write_json(os.path.join(out_dir, INDEX_NAME), index)
     log.info("prepared %s", {s: info["images"] for s, info in splits.items()})
+    ensure_ab_distribution(out_dir, index, progress=progress)
     return index
 
 
+def ensure_ab_distribution(out_dir: str, index: dict, *, progress: bool = True) -> str | None:
+    """Writes the training split's ab bin distribution beside the shards, if it is missing.
+
+    The classification head's class rebalancing needs it; computing it here, once, spares
+    every training run a pass over the data.
+
+    Returns:
+        The distribution file's path, or ``None`` when there is no training split.
+    """
+    from colorizer.classification import (AB_DISTRIBUTION_FILE, ab_distribution_from_dataset,
+                                          save_ab_distribution)
+    from colorizer.data import make_dataset
+
+    path = os.path.join(out_dir, AB_DISTRIBUTION_FILE)
+    if os.path.isfile(path) or not index["splits"].get("train", {}).get("images"):
+        return path if os.path.isfile(path) else None
+    size = max(8, index.get("short_side", 256) // 8 * 8)
+    dataset = make_dataset(out_dir, split="train", batch_size=16, image_size=size, cache=False)
+    save_ab_distribution(path, ab_distribution_from_dataset(dataset, progress=progress))
+    return path
+
+
 def copy_shards(src: str, dst: str | os.PathLike, *, progress: bool = True) -> list[str]:
-    """Copies a prepared dataset (shards and ``index.json``), e.g. from Drive to local disk.
+    """Copies a prepared dataset (shards, ``index.json``, the ab distribution), e.g. from Drive
+    to local disk.
 
     Files already at ``dst`` with the same size are kept, so an interrupted copy resumes.
     ``src`` may be any path TensorFlow reads (local, mounted Drive, ``gs://``).
@@ -279,9 +308,11 @@ def copy_shards(src: str, dst: str | os.PathLike, *, progress: bool = True) -> l
     files = records.find_shards(src)
     if not files:
         raise FileNotFoundError(f"no shards in {src}; run `colorizer prepare` first")
-    index = os.path.join(src, INDEX_NAME)
+    from colorizer.classification import AB_DISTRIBUTION_FILE
+
+    extras = [os.path.join(src, name) for name in (INDEX_NAME, AB_DISTRIBUTION_FILE)]
     copied = []
-    for path in tqdm(files + ([index] if tf.io.gfile.exists(index) else []), desc="copy",
+    for path in tqdm(files + [p for p in extras if tf.io.gfile.exists(p)], desc="copy",
                      unit="file", disable=not progress):
         target = os.path.join(dst, os.path.basename(path))
         size = tf.io.gfile.stat(path).length

@@ -1,9 +1,16 @@
 """Training runs: compile with MSE and Adam, fit with resumable callbacks, all in one folder.
 
+A classification colorizer (``ModelConfig(head="classification")``) is trained through its
+logits view with the rebalanced soft-encoded cross-entropy; its class weights come from the
+training set's ab distribution (given, or measured on a sample of the training batches), kept
+in the run folder as ``ab_distribution.npy`` so a resumed run uses the very same loss. The
+saved models (``best.keras``, ``model.keras``) are the ab-producing colorizer in both cases.
+
 A run folder holds everything a run writes::
 
     run_dir/
       config.json        the settings the run was started with
+      ab_distribution.npy  the ab bin distribution behind the class weights (classification)
       backup/            BackupAndRestore state (weights + optimizer + epoch), per phase
       best.keras         the best model so far (validation loss, else training loss)
       model.keras        the model at the end of training
@@ -23,12 +30,16 @@ import os
 from typing import Iterable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from colorizer.callbacks import BatchLossLogger, BestModelCheckpoint, TimeLimit
 from colorizer.config import ModelConfig, TrainConfig
 from colorizer.fileio import save_model, write_json
-from colorizer.model import build_colorizer, set_encoder_trainable
+from colorizer.model import build_colorizer, head_of, logits_model, set_encoder_trainable
+
+DISTRIBUTION_SAMPLE_BATCHES = 200
+"""Training batches read to measure the ab distribution when none is given."""
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +65,34 @@ def compile_colorizer(model: keras.Model, learning_rate: float) -> keras.Model:
     """Compiles with the paper's loss (MSE on ab) and Adam; MAE is tracked for reading."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
     return model
+
+
+def compile_classifier(model: keras.Model, learning_rate: float,
+                       class_weights: np.ndarray | None) -> keras.Model:
+    """Compiles a logits model with the rebalanced soft-encoded cross-entropy and Adam."""
+    from colorizer.classification import RebalancedCrossEntropy
+    from colorizer.gamut import load_gamut_bins
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=RebalancedCrossEntropy(load_gamut_bins(), class_weights))
+    return model
+
+
+def run_ab_distribution(run_dir: str, train_data, given: np.ndarray | None) -> np.ndarray:
+    """The ab distribution of a classification run: the run's own copy when resuming, else
+    ``given``, else measured on up to :data:`DISTRIBUTION_SAMPLE_BATCHES` training batches."""
+    from colorizer.classification import (AB_DISTRIBUTION_FILE, ab_distribution_from_dataset,
+                                          load_ab_distribution, save_ab_distribution)
+
+    path = os.path.join(run_dir, AB_DISTRIBUTION_FILE)
+    if os.path.exists(path):
+        return load_ab_distribution(path)
+    if given is None:
+        log.info("measuring the ab distribution on up to %d training batches",
+                 DISTRIBUTION_SAMPLE_BATCHES)
+        given = ab_distribution_from_dataset(train_data, max_batches=DISTRIBUTION_SAMPLE_BATCHES)
+    save_ab_distribution(path, given)
+    return np.asarray(given)
 
 
 def read_history(path: str) -> list[dict]:
@@ -95,6 +134,7 @@ def train(
     strategy: tf.distribute.Strategy | None = None,
     extra_callbacks: Iterable[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
+    ab_distribution: np.ndarray | None = None,
 ) -> TrainResult:
     """Trains (or resumes training) a colorizer in ``run_dir``.
 
@@ -108,6 +148,9 @@ def train(
         strategy: A ``tf.distribute`` strategy; the default strategy when ``None``.
         extra_callbacks: More callbacks (sample figures, early stopping...).
         verbose: Passed to ``fit``.
+        ab_distribution: Classification head only: the training set's ab bin distribution
+            (e.g. the ``ab_distribution.npy`` that ``colorizer prepare`` saves); measured on
+            a sample of ``train_data`` when ``None``.
 
     Returns:
         A :class:`TrainResult`.
@@ -126,7 +169,18 @@ def train(
     with strategy.scope():
         if model is None:
             model = build_colorizer(model_config.weights,
-                                    decoder_filters=model_config.decoder_filters)
+                                    decoder_filters=model_config.decoder_filters,
+                                    head=model_config.head,
+                                    temperature=model_config.temperature)
+        # The classification colorizer is fit through its logits view (same weights).
+        classification = head_of(model) == "classification"
+        fit_model = logits_model(model) if classification else model
+    class_weights = None
+    if classification:
+        from colorizer.classification import rebalancing_weights
+
+        class_weights = rebalancing_weights(run_ab_distribution(run_dir, train_data,
+                                                                ab_distribution))
 
     monitor = "val_loss" if val_data is not None else "loss"
     time_limit = TimeLimit(train_config.max_minutes) if train_config.max_minutes else None
@@ -135,7 +189,8 @@ def train(
         BatchLossLogger(os.path.join(run_dir, "batch_loss.csv"),
                         os.path.join(run_dir, "loss.png"), every=train_config.batch_log_every,
                         steps_per_epoch=train_config.steps_per_epoch),
-        BestModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor=monitor),
+        BestModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor=monitor,
+                            model_to_save=model),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), update_freq="epoch"),
         *([time_limit] if time_limit else []),
         *extra_callbacks,
@@ -145,14 +200,17 @@ def train(
     for phase, end_epoch, encoder_trainable in _phases(train_config):
         with strategy.scope():
             set_encoder_trainable(model, encoder_trainable)
-            compile_colorizer(model, train_config.learning_rate)
+            if classification:
+                compile_classifier(fit_model, train_config.learning_rate, class_weights)
+            else:
+                compile_colorizer(model, train_config.learning_rate)
         # Backup last: an epoch is only marked done once every other callback has seen it.
         backup = keras.callbacks.BackupAndRestore(
             os.path.join(run_dir, "backup", phase), double_checkpoint=True,
             delete_checkpoint=False)
         log.info("phase %s: epochs %d-%d, encoder %s", phase, start_epoch + 1, end_epoch,
                  "trainable" if encoder_trainable else "frozen")
-        model.fit(train_data, validation_data=val_data, epochs=end_epoch,
+        fit_model.fit(train_data, validation_data=val_data, epochs=end_epoch,
                   initial_epoch=start_epoch, steps_per_epoch=train_config.steps_per_epoch,
                   callbacks=[*shared_callbacks, backup], verbose=verbose)
         start_epoch = end_epoch

@@ -156,3 +156,20 @@ def test_help(command, capsys):
         main([command, "--help"])
     assert exited.value.code == 0
     assert f"usage: colorizer {command}" in capsys.readouterr().out
+
+
+def test_prepare_saves_the_ab_distribution_and_copy_takes_it(tmp_path, photos):
+    from colorizer.classification import AB_DISTRIBUTION_FILE, find_ab_distribution
+    from colorizer.prepare import copy_shards, prepare_dataset
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(12):
+        Image.fromarray(photos[i % len(photos)][i:i + 64, i:i + 80]).save(images / f"{i}.png")
+    prepare_dataset(images, tmp_path / "shards", short_side=64, progress=False)
+    distribution = find_ab_distribution(tmp_path / "shards")
+    assert distribution is not None
+    assert abs(distribution.sum() - 1.0) < 1e-6 and (distribution > 0).sum() > 3
+    copy_shards(str(tmp_path / "shards"), tmp_path / "local", progress=False)
+    assert (tmp_path / "local" / AB_DISTRIBUTION_FILE).is_file()

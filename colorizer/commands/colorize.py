@@ -35,18 +35,23 @@ def register(subparsers) -> None:
                         help="photos of the same shape run through the model together")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait on a URL")
+    parser.add_argument("--temperature", type=float,
+                        help="annealed-mean temperature for a classification model (default: "
+                             "the one saved with it; 1: the mean, near 0: the mode)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     from colorizer.batch_colorize import colorize_inputs
     from colorizer.infer import working_size
-    from colorizer.model import load_colorizer
+    from colorizer.model import load_colorizer, set_temperature
 
     working_size(1, 1, args.render_size)  # a bad value fails before the model loads
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     model = load_colorizer(args.model)
+    if args.temperature is not None:
+        set_temperature(model, args.temperature)  # refuses a regression model, clearly
     manifest = colorize_inputs(model, args.inputs, args.out, render_size=args.render_size,
                                compare=args.compare, overwrite=args.overwrite, tag=args.tag,
                                batch_size=args.batch_size, timeout=args.timeout)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 
 
 def register(subparsers) -> None:
@@ -28,10 +29,19 @@ def register(subparsers) -> None:
     parser.add_argument("--steps-per-epoch", type=int, help="cap on batches per epoch")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes")
     parser.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    parser.add_argument("--head", choices=("regression", "classification"),
+                        default="regression",
+                        help="regression: the paper's MSE on ab; classification: colour as "
+                             "classification over the quantised ab gamut (Zhang et al.), with "
+                             "class rebalancing from the data's ab distribution")
+    parser.add_argument("--temperature", type=float, default=0.38,
+                        help="annealed-mean temperature of the classification head (1: the "
+                             "mean, washed out; near 0: the mode, vivid but patchy)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from colorizer.classification import find_ab_distribution
     from colorizer.config import AugmentConfig, get_preset
     from colorizer.data import DecodeStats, make_dataset
     from colorizer.train import train
@@ -49,7 +59,10 @@ def run(args) -> int:
         ("freeze_encoder_epochs", args.freeze_encoder_epochs),
         ("steps_per_epoch", args.steps_per_epoch), ("max_minutes", args.max_minutes))
         if v is not None})
-    model_config = dataclasses.replace(preset.model, weights=weights)
+    if not args.temperature > 0:
+        raise ValueError(f"--temperature must be positive, got {args.temperature}")
+    model_config = dataclasses.replace(preset.model, weights=weights, head=args.head,
+                                       temperature=args.temperature)
 
     stats = DecodeStats()
     common = dict(batch_size=data.batch_size, image_size=data.image_size, seed=data.seed,
@@ -62,8 +75,12 @@ def run(args) -> int:
         val_ds = make_dataset(args.data, split="val", **common)
     except FileNotFoundError:
         val_ds = None
+    # `colorizer prepare` saves the ab distribution beside the shards; without it, train
+    # measures it on a sample of the training batches.
+    distribution = (find_ab_distribution(args.data)
+                    if args.head == "classification" and os.path.isdir(args.data) else None)
     result = train(train_ds, args.run_dir, val_data=val_ds, model_config=model_config,
-                   train_config=train_config)
+                   train_config=train_config, ab_distribution=distribution)
     last = result.history[-1] if result.history else {}
     print(f"trained {len(result.history)} epochs; last: "
           + ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch"))

@@ -13,7 +13,7 @@ import sys
 
 from colorizer import __version__
 
-COMMANDS = ("demo", "train", "colorize")
+COMMANDS = ("demo", "train", "evaluate", "colorize")
 """Subcommand modules in ``colorizer.commands``, in the order ``--help`` lists them."""
 
 

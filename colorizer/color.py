@@ -101,24 +101,33 @@ def rgb_to_lab(rgb):
     return xp.stack([lightness, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
 
 
-def lab_to_rgb(lab):
+def lab_to_rgb(lab, clip: bool = True):
     """Converts CIE Lab to sRGB in [0, 1]; colours outside the sRGB gamut are clipped.
 
     Args:
         lab: Float array or tensor, channels last (``[..., 3]``): L, a, b.
+        clip: Clip to [0, 1] (the default). ``False`` returns the raw sRGB values, so that
+            colours outside the gamut show as values below 0 or above 1 (see
+            :func:`colorizer.metrics.out_of_gamut`).
 
     Returns:
-        sRGB values in [0, 1], same type and shape as the input.
+        sRGB values (in [0, 1] when clipped), same type and shape as the input.
     """
     xp, lab = _namespace(lab)
     _check_channels(lab)
     fy = (lab[..., 0] + 16.0) / 116.0
     fx = fy + lab[..., 1] / 500.0
-    fz = xp.maximum(fy - lab[..., 2] / 200.0, 0.0)  # z < 0 has no physical colour
+    fz = fy - lab[..., 2] / 200.0
+    if clip:
+        fz = xp.maximum(fz, 0.0)  # z < 0 has no physical colour
     xyz = xp.stack([_f_inverse(xp, fx), _f_inverse(xp, fy), _f_inverse(xp, fz)], axis=-1)
     xyz = xyz * xp.asarray(_D65_WHITE, dtype=lab.dtype)
-    linear = xp.clip(_matmul_channels(xp, xyz, _XYZ_TO_RGB), 0.0, 1.0)
-    return xp.clip(linear_to_srgb(xp, linear), 0.0, 1.0)
+    linear = _matmul_channels(xp, xyz, _XYZ_TO_RGB)
+    if not clip:
+        # The sRGB curve maps 0 to 0 and 1 to 1 and is monotonic, so a negative linear value
+        # stays negative and one above 1 stays above 1: out-of-gamut pixels remain visible.
+        return linear_to_srgb(xp, linear)
+    return xp.clip(linear_to_srgb(xp, xp.clip(linear, 0.0, 1.0)), 0.0, 1.0)
 
 
 def lightness_to_gray_rgb(lightness):

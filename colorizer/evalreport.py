@@ -9,6 +9,7 @@ import numpy as np
 
 from colorizer.fileio import write_text
 from colorizer.metrics import HIGHER_IS_BETTER, metric_label, render_rgb, summary_markdown
+from colorizer.summaries import format_value
 
 COLOUR_METRICS = ("l2_distance", "ab_rmse", "pixel_accuracy", "pixel_errors", "auc",
                   "auc_rebalanced", "psnr", "ssim", "colorfulness", "colorfulness_gap",
@@ -111,7 +112,9 @@ def _spread_table(metrics: dict, names) -> str:
         cells = []
         for row in ("model", "gray"):
             s = metrics[row][metric]
-            cells += [f"{s['median']:.4g}", f"{s['p10']:.4g} – {s['p90']:.4g}", f"{s['std']:.4g}"]
+            cells += [format_value(s["median"]),
+                      f"{format_value(s['p10'])} – {format_value(s['p90'])}",
+                      format_value(s["std"])]
         lines.append(f"| {metric_label(metric)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -122,7 +125,9 @@ def render_summary(summary: dict) -> str:
     threshold = settings["threshold"]
     size = settings["image_size"]
     colour = [m for m in COLOUR_METRICS if m in metrics["model"]]
-    semantic = [m for m in SEMANTIC_METRICS if m in metrics["model"]]
+    # Breed and species accuracies need labels: without any, only agreement is shown.
+    semantic = [m for m in SEMANTIC_METRICS
+                if m in metrics["model"] and metrics["model"][m]["n"] > 0]
     losses = [metric_label(m, threshold) for m, v in summary["verdicts"].items()
               if v == "loses to gray"]
     text = [f"# Evaluation of `{settings['model']}`\n",
@@ -145,10 +150,11 @@ def render_summary(summary: dict) -> str:
             text.append("*Random weights: the pipeline ran, but these numbers say nothing about "
                         "the model. Use ImageNet weights for a real measure.*\n")
         text.append(summary_markdown(metrics, threshold, metrics=semantic))
-        counts = ", ".join(f"{metric_label(m)}: {metrics['model'][m]['n']} images"
+        counts = ", ".join(f"{metric_label(m).rstrip(' ↑↓')}: {metrics['model'][m]['n']} images"
                            for m in semantic)
-        text.append(f"Images counted: {counts} (breed accuracy only counts breeds with an "
-                    "ImageNet class; cat-vs-dog only labelled images).\n")
+        text.append(f"Images counted: {counts} (breed accuracy counts only breeds with an "
+                    "ImageNet class, cat-vs-dog only labelled images; without labels, only "
+                    "agreement with the classifier's top-1 on the ground truth is shown).\n")
     text += ["## Spread over images\n", _spread_table(metrics, colour + semantic),
              "## Figures\n",
              "![accuracy vs threshold](figures/accuracy_curve.png)\n",

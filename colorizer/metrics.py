@@ -220,26 +220,38 @@ def truth_metrics(lightness: np.ndarray, true_ab: np.ndarray) -> dict[str, np.nd
 
 
 def evaluate_batches(model, dataset, threshold: float = DEFAULT_THRESHOLD,
-                     progress: bool = True) -> dict[str, dict[str, np.ndarray]]:
+                     progress: bool = True, with_truth: bool = False
+                     ) -> dict[str, dict[str, np.ndarray]]:
     """Per-image metrics of ``model`` and of the gray baseline over a dataset of (L, ab).
 
-    A quick, single-pass evaluation (no rebalancing, no classifier); the full report with
-    figures is :func:`colorizer.evaluate.evaluate`.
+    A quick, single-pass evaluation (no rebalancing, no classifier, no files); the full
+    report with figures is :func:`colorizer.evaluate.evaluate`.
+
+    Args:
+        model: The colorizer.
+        dataset: Batches of ``(L, ab)`` (extra elements, such as labels, are ignored).
+        threshold: Pixel-by-pixel threshold in Lab units.
+        progress: Show a tqdm progress bar.
+        with_truth: Add a ``truth`` row with the ground truth's own metrics (colorfulness,
+            out-of-gamut share).
 
     Returns:
-        ``{"model": {metric: values}, "gray": {metric: values}, "truth": {metric: values}}``,
-        values per image in dataset order.
+        ``{"model": {metric: values}, "gray": {metric: values}}`` (and ``"truth"``), values
+        per image in dataset order.
     """
     from tqdm.auto import tqdm
 
-    results: dict[str, dict[str, list]] = {"model": {}, "gray": {}, "truth": {}}
+    results: dict[str, dict[str, list]] = {"model": {}, "gray": {}}
+    if with_truth:
+        results["truth"] = {}
     for batch in tqdm(dataset, desc="evaluate", unit="batch", disable=not progress):
-        lightness, true_ab = batch[0].numpy(), batch[1].numpy()
+        lightness, true_ab = np.asarray(batch[0]), np.asarray(batch[1])
         predictions = {"model": np.asarray(model.predict_on_batch(lightness)),
                        "gray": np.zeros_like(true_ab)}
         rows = {name: image_metrics(lightness, pred_ab, true_ab, threshold)
                 for name, pred_ab in predictions.items()}
-        rows["truth"] = truth_metrics(lightness, true_ab)
+        if with_truth:
+            rows["truth"] = truth_metrics(lightness, true_ab)
         for name, metrics in rows.items():
             for metric, values in metrics.items():
                 results[name].setdefault(metric, []).extend(np.atleast_1d(values).tolist())

@@ -70,6 +70,15 @@ def metric_label(metric: str, threshold: float = DEFAULT_THRESHOLD) -> str:
     return labels.get(metric, metric.replace("_", " ")) + arrow
 
 
+def format_value(value: float) -> str:
+    """4 significant digits; whole numbers with thousands separators from 1000 up; "—" for
+    a missing value."""
+    value = float(value)
+    if not np.isfinite(value):
+        return "—" if np.isnan(value) else str(value)
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _mean(cell) -> float:
     return float(cell["mean"] if isinstance(cell, dict) else cell)
 
@@ -106,14 +115,14 @@ def summary_markdown(summary: dict, threshold: float = DEFAULT_THRESHOLD,
     lines = ["| metric | model | gray baseline (ab = 0) | ground truth | model vs gray |",
              "|---|---|---|---|---|"]
     for metric in metrics:
-        cells = [f"{_mean(model[metric]):.4g}", f"{_mean(gray[metric]):.4g}"]
+        cells = [format_value(_mean(model[metric])), format_value(_mean(gray[metric]))]
         outcome = verdict(summary, metric)
         if outcome in ("beats gray", "loses to gray"):
             winner = 0 if outcome == "beats gray" else 1
             cells[winner] = f"**{cells[winner]}**"
         shown = {"beats gray": "beats gray", "loses to gray": "**loses to gray**",
                  "tie": "tie"}.get(outcome, "—")
-        reference = f"{_mean(truth[metric]):.4g}" if metric in truth else "—"
+        reference = format_value(_mean(truth[metric])) if metric in truth else "—"
         lines.append(f"| {metric_label(metric, threshold)} | {cells[0]} | {cells[1]} | "
                      f"{reference} | {shown} |")
     footer = f"Images: {model['images']}. " if "images" in model else ""

@@ -123,7 +123,7 @@ def render_summary(summary: dict) -> str:
     """The Markdown report of an evaluation (``summary.md``)."""
     settings, metrics = summary["settings"], summary["metrics"]
     threshold = settings["threshold"]
-    size = settings["image_size"]
+    height, width = settings["image_size"]
     colour = [m for m in COLOUR_METRICS if m in metrics["model"]]
     # Breed and species accuracies need labels: without any, only agreement is shown.
     semantic = [m for m in SEMANTIC_METRICS
@@ -132,7 +132,7 @@ def render_summary(summary: dict) -> str:
               if v == "loses to gray"]
     text = [f"# Evaluation of `{settings['model']}`\n",
             f"Data: `{settings['data']}`, {summary['images']} images, centre crops of "
-            f"{size}x{size}; {len(summary['skipped'])} unreadable file(s) skipped. "
+            f"{height}x{width}; {len(summary['skipped'])} unreadable file(s) skipped. "
             f"Pixel-by-pixel threshold: {threshold:g} Lab units; rebalancing over "
             f"{settings['occupied_ab_bins']} occupied 10x10 ab bins.\n",
             "**The model loses to the gray baseline on: " + ", ".join(losses) + ".**\n"

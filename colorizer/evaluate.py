@@ -128,9 +128,11 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="vgg16",
     os.makedirs(colorized_dir, exist_ok=True)
 
     histogram = AbHistogram()
+    crop_size = None
     for _, true_ab, _ in tqdm(_batches(dataset, limit), desc="ab histogram", unit="batch",
                               disable=not progress):
         histogram.add(true_ab)
+        crop_size = list(true_ab.shape[1:3])
     if histogram.counts.sum() == 0:
         raise ValueError(f"no readable image to evaluate in {data_name}")
 
@@ -176,7 +178,7 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="vgg16",
     count = len(info["name"])
     curves = {name: (total / count).tolist() for name, total in curve_sums.items()}
     summary = {
-        "settings": {"model": model_name, "data": data_name, "image_size": image_size,
+        "settings": {"model": model_name, "data": data_name, "image_size": crop_size,
                      "threshold": threshold, "batch_size": batch_size, "split": split,
                      "limit": limit, "ab_bin": 10.0, "occupied_ab_bins": histogram.occupied,
                      "classifier": None if judge is None else

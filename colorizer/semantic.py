@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from colorizer.imagenet_pets import imagenet_class, species_of_class
+from colorizer.imagenet_pets import breed_species, imagenet_class, species_of_class
 
 
 def caffe_preprocess(rgb: np.ndarray) -> np.ndarray:
@@ -135,7 +135,8 @@ def semantic_hits(top1: np.ndarray, truth_top1: np.ndarray, breeds, species) -> 
         top1: Its top-1 ImageNet classes, ``(B,)``.
         truth_top1: The top-1 classes of the ground-truth images, ``(B,)``.
         breeds: Breed label per image (``""`` when unknown).
-        species: ``"cat"``/``"dog"`` per image (``""`` when unknown).
+        species: ``"cat"``/``"dog"`` per image (``""`` when unknown: then taken from the
+            breed when it is an Oxford-IIIT Pet breed).
 
     Returns:
         ``{"top1", "breed_hit", "species_hit", "agreement"}`` arrays ``(B,)``; hits are 1.0
@@ -148,6 +149,7 @@ def semantic_hits(top1: np.ndarray, truth_top1: np.ndarray, breeds, species) -> 
         target = imagenet_class(breed) if breed else None
         if target is not None:
             breed_hit[i] = float(predicted == target)
+        kind = kind or (breed_species(breed) if breed else "")
         if kind in ("cat", "dog"):
             species_hit[i] = float(species_of_class(int(predicted)) == kind)
     return {"top1": top1.astype(np.float64), "breed_hit": breed_hit,

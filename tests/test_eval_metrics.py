@@ -151,7 +151,7 @@ def test_semantic_hits_by_hand():
     truth_top1 = np.array([283, 162, 5, 281])
     top1 = np.array([283, 170, 5, 7])  # Persian right; a dog, wrong breed; no label; not a cat
     hits = semantic_hits(top1, truth_top1, ["Persian", "beagle", "", "Bengal"],
-                         ["cat", "dog", "", "cat"])
+                         ["cat", "dog", "", ""])  # Bengal's species follows from the breed
     np.testing.assert_array_equal(hits["breed_hit"], [1.0, 0.0, np.nan, np.nan])
     np.testing.assert_array_equal(hits["species_hit"], [1.0, 1.0, np.nan, 0.0])
     np.testing.assert_array_equal(hits["agreement"], [1.0, 0.0, 1.0, 0.0])

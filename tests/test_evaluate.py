@@ -153,6 +153,7 @@ def test_evaluate_accepts_an_l_ab_dataset(tmp_path, colorizer_model, image_folde
     summary = evaluate(colorizer_model, ds, tmp_path / "eval", classifier=None, limit=3,
                        examples=1, progress=False)
     assert summary["images"] == 3 and "breed_hit" not in summary["metrics"]["model"]
+    assert summary["settings"]["image_size"] == [32, 32]  # read from the data
     assert "Skipped: no classifier" in (tmp_path / "eval" / "summary.md").read_text()
     assert [r["name"] for r in _csv(tmp_path / "eval" / "metrics.csv")] == [
         "image-00000", "image-00001", "image-00002"]

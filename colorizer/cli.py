@@ -13,7 +13,7 @@ import sys
 
 from colorizer import __version__
 
-COMMANDS = ("demo", "download", "prepare", "train", "colorize")
+COMMANDS = ("demo", "download", "prepare", "train", "evaluate", "colorize")
 """Subcommand modules in ``colorizer.commands``, in the order ``--help`` lists them."""
 
 

@@ -124,6 +124,8 @@ def lab_to_rgb(lab, *, clip: bool = True):
     xyz = xyz * xp.asarray(_D65_WHITE, dtype=lab.dtype)
     linear = _matmul_channels(xp, xyz, _XYZ_TO_RGB)
     if not clip:
+        # The sRGB curve is monotonic and keeps 0 and 1 fixed, so a negative linear value stays
+        # negative and one above 1 stays above 1: out-of-gamut pixels remain visible.
         return linear_to_srgb(xp, linear)
     linear = xp.clip(linear, 0.0, 1.0)
     return xp.clip(linear_to_srgb(xp, linear), 0.0, 1.0)

@@ -2,10 +2,11 @@
 
 1. Cut random crops from the training sample photos (and test crops from held-out photos).
 2. Train the paper's model on them for a bounded time.
-3. Evaluate on the held-out crops beside the gray baseline.
+3. Evaluate on the held-out crops beside the gray baseline (:func:`colorizer.evaluate.evaluate`,
+   without the classifier, whose ImageNet weights would need a download).
 4. Colorize gray versions of the held-out photos at full resolution.
 5. Write ``model.keras``, ``history.csv``, ``loss.png``, ``before_after.png``,
-   ``metrics.md``/``metrics.json`` and ``report.md`` into the output folder.
+   ``metrics.md``/``metrics.json``, ``evaluation/`` and ``report.md`` into the output folder.
 """
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
     """Runs the demo end to end and returns its summary (also written as ``report.md``)."""
     from colorizer.config import ModelConfig, TrainConfig
     from colorizer.data import make_dataset
-    from colorizer.metrics import evaluate_batches, summarize, summary_markdown
+    from colorizer.evaluate import evaluate
+    from colorizer.metrics import summary_markdown
     from colorizer.model import count_macs
     from colorizer.plots import plot_before_after
     from colorizer.train import train
@@ -118,8 +120,14 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
         verbose=1)
     trained = time.monotonic()
 
-    summary = summarize(evaluate_batches(result.model, test_ds))
-    table = summary_markdown(summary)
+    evaluation = evaluate(result.model, test_dir, os.path.join(config.out, "evaluation"),
+                          classifier=None, image_size=config.image_size,
+                          batch_size=config.batch_size, examples=2)
+    table = summary_markdown(evaluation["metrics"])
+    summary = {row: {metric: stats["mean"] for metric, stats in evaluation["metrics"][row].items()}
+               for row in ("model", "gray")}
+    for row in summary.values():
+        row["images"] = evaluation["images"]
     write_text(os.path.join(config.out, "metrics.md"), table)
     write_json(os.path.join(config.out, "metrics.json"), summary)
 
@@ -159,6 +167,14 @@ crops of photos it never saw.
 {table}
 A handful of photos cannot teach a model the colours of the world: expect sepia-like,
 desaturated results. Train on a real dataset (see the notebooks) for useful colour.
+
+![accuracy vs threshold](evaluation/figures/accuracy_curve.png)
+
+Best and worst held-out crops by the paper's L2 distance:
+
+![best and worst](evaluation/figures/examples_l2_distance.png)
+
+Every metric per crop, their spread and more figures: `evaluation/summary.md`.
 
 ## Training loss
 

@@ -1,4 +1,4 @@
-"""The paper's per-image metrics on ab, PSNR on RGB, and the gray baseline (ab = 0).
+"""Per-image colorization metrics: the paper's, the field's standard ones, and the baselines.
 
 All distances are in CIE Lab units. For one image with predicted ``p`` and true ``t`` ab maps
 of ``N`` pixels:
@@ -10,7 +10,21 @@ of ``N`` pixels:
 * ``pixel_accuracy``: the share of pixels whose ab error ``||p - t||`` is at most
   ``threshold`` (the paper's pixel-by-pixel comparison; the paper counts the complement,
   ``pixel_errors``).
+* ``auc`` / ``auc_rebalanced``: area under accuracy-vs-threshold over 0..150, plain and
+  class-rebalanced (Zhang et al. 2016; see :mod:`colorizer.auc`).
 * ``psnr``: on sRGB in [0, 1] after joining each ab with the image's true L.
+* ``ssim``: structural similarity on the same sRGB images (Wang et al. 2004: Gaussian window
+  of sigma 1.5, computed per channel and averaged).
+* ``colorfulness``: Hasler and Suesstrunk's (2003) measure on sRGB in 0..255, with
+  ``rg = R - G`` and ``yb = (R + G) / 2 - B``: ``sqrt(std(rg)^2 + std(yb)^2) + 0.3 *
+  sqrt(mean(rg)^2 + mean(yb)^2)``. 0 for any gray image; ``colorfulness_gap`` is its absolute
+  difference to the ground truth's.
+* ``out_of_gamut``: the share of pixels whose Lab colour (true L, predicted ab) has no sRGB
+  equivalent: some channel of the unclipped sRGB lies outside [0, 1] by more than
+  :data:`GAMUT_EPSILON`. Such pixels are shown clipped, i.e. with a shifted hue.
+
+Every summary sets the model beside the **gray baseline** (ab = 0 everywhere, which is the
+grayscale input itself) and, where a metric has one, the **ground truth**.
 
 Example:
     >>> import numpy as np
@@ -22,10 +36,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from colorizer.color import l_ab_to_rgb
+from colorizer.auc import accuracy_curves, area_under_curve
+from colorizer.color import l_ab_to_rgb, lab_to_rgb, lightness_to_gray_rgb
+# Summaries live in their own module; these names are part of this module's interface too.
+from colorizer.summaries import (DEFAULT_THRESHOLD, HIGHER_IS_BETTER, aggregate,  # noqa: F401
+                                 describe, metric_label, summarize, summary_markdown, verdict)
 
-DEFAULT_THRESHOLD = 10.0
-"""Pixel-by-pixel threshold in Lab units (the paper does not state its value)."""
+GAMUT_EPSILON = 1e-3
+"""Tolerance on unclipped sRGB in [0, 1] before a pixel counts as out of gamut."""
+SSIM_MIN_SIDE = 11
+"""SSIM's Gaussian window is 11 pixels wide; smaller images get NaN."""
 
 
 def _pixel_errors(pred_ab: np.ndarray, true_ab: np.ndarray) -> np.ndarray:
@@ -74,8 +94,89 @@ def psnr(pred_rgb: np.ndarray, true_rgb: np.ndarray, max_value: float = 1.0) -> 
         return 10.0 * np.log10(max_value**2 / mse)
 
 
+def ssim(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> np.ndarray:
+    """Structural similarity per image on RGB in [0, 1] (1 for identical images).
+
+    Uses Wang et al.'s settings (Gaussian window, sigma 1.5, population covariances), which
+    agree with ``tf.image.ssim``. Images with a side under 11 pixels give NaN.
+
+    Args:
+        pred_rgb: ``(H, W, 3)`` or ``(B, H, W, 3)`` floats in [0, 1].
+        true_rgb: Same shape.
+
+    Returns:
+        A scalar per image.
+    """
+    from skimage.metrics import structural_similarity
+
+    pred_rgb, true_rgb = np.asarray(pred_rgb, np.float64), np.asarray(true_rgb, np.float64)
+    if pred_rgb.shape != true_rgb.shape:
+        raise ValueError(f"image shapes differ: {pred_rgb.shape} vs {true_rgb.shape}")
+    batch_p, batch_t = pred_rgb.reshape((-1,) + pred_rgb.shape[-3:]), true_rgb.reshape(
+        (-1,) + true_rgb.shape[-3:])
+    if min(batch_p.shape[1:3]) < SSIM_MIN_SIDE:
+        return np.full(pred_rgb.shape[:-3], np.nan)
+    values = [structural_similarity(p, t, channel_axis=-1, data_range=1.0,
+                                    gaussian_weights=True, sigma=1.5,
+                                    use_sample_covariance=False)
+              for p, t in zip(batch_p, batch_t)]
+    return np.asarray(values, np.float64).reshape(pred_rgb.shape[:-3])
+
+
+def colorfulness(rgb: np.ndarray) -> np.ndarray:
+    """Hasler and Suesstrunk's colorfulness per image of RGB in [0, 1] (0 for gray images).
+
+    Args:
+        rgb: ``(H, W, 3)`` or ``(B, H, W, 3)``; scaled to 0..255 as in the original paper.
+
+    Returns:
+        A scalar per image; about 15 is "slightly colourful", 60 "quite", above 100 "extremely".
+    """
+    rgb = np.asarray(rgb, np.float64) * 255.0
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg, yb = red - green, 0.5 * (red + green) - blue
+    axes = (-2, -1)
+    spread = np.sqrt(np.var(rg, axis=axes) + np.var(yb, axis=axes))
+    centre = np.sqrt(np.mean(rg, axis=axes) ** 2 + np.mean(yb, axis=axes) ** 2)
+    return spread + 0.3 * centre
+
+
+def out_of_gamut(lightness: np.ndarray, ab: np.ndarray,
+                 epsilon: float = GAMUT_EPSILON) -> np.ndarray:
+    """Share of pixels whose Lab colour falls outside the sRGB gamut, per image.
+
+    Args:
+        lightness: ``(..., H, W, 1)`` L in [0, 100].
+        ab: ``(..., H, W, 2)`` ab, before any clipping.
+        epsilon: Tolerance around [0, 1] on each unclipped sRGB channel.
+
+    Returns:
+        A share in [0, 1] per image.
+    """
+    lab = np.concatenate([np.asarray(lightness, np.float64), np.asarray(ab, np.float64)], -1)
+    rgb = lab_to_rgb(lab, clip=False)
+    outside = np.any((rgb < -epsilon) | (rgb > 1.0 + epsilon), axis=-1)
+    return np.mean(outside, axis=(-2, -1))
+
+
+def render_rgb(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] of L and ab, with pixels of ab = 0 exactly neutral (R = G = B).
+
+    The rounded sRGB matrix maps the D65 white a hair off neutral (about 1e-5); snapping
+    ab = 0 to the pure gray of its L keeps the gray baseline truly gray (colorfulness 0).
+    """
+    lightness = np.asarray(lightness, np.float32)
+    ab = np.asarray(ab, np.float32)
+    rgb = l_ab_to_rgb(lightness, ab)
+    neutral = np.all(ab == 0, axis=-1, keepdims=True)
+    if not neutral.any():
+        return rgb
+    return np.where(neutral, lightness_to_gray_rgb(lightness), rgb)
+
+
 def image_metrics(lightness: np.ndarray, pred_ab: np.ndarray, true_ab: np.ndarray,
-                  threshold: float = DEFAULT_THRESHOLD) -> dict[str, np.ndarray]:
+                  threshold: float = DEFAULT_THRESHOLD, *,
+                  pixel_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every per-image metric of a batch of predictions.
 
     Args:
@@ -83,72 +184,76 @@ def image_metrics(lightness: np.ndarray, pred_ab: np.ndarray, true_ab: np.ndarra
         pred_ab: ``(B, H, W, 2)`` predicted ab.
         true_ab: ``(B, H, W, 2)`` true ab.
         threshold: Pixel-by-pixel threshold in Lab units.
+        pixel_weights: Rebalancing weights ``(B, H, W)`` of the true pixels
+            (:meth:`colorizer.auc.AbHistogram.pixel_weights`); adds ``auc_rebalanced``.
 
     Returns:
-        ``{"l2_distance", "ab_rmse", "pixel_accuracy", "pixel_errors", "psnr"}``, each ``(B,)``.
+        ``{"l2_distance", "ab_rmse", "pixel_accuracy", "pixel_errors", "auc", "psnr", "ssim",
+        "colorfulness", "colorfulness_gap", "out_of_gamut"}`` (and ``"auc_rebalanced"``),
+        each ``(B,)``.
     """
-    lightness = np.asarray(lightness, np.float32)
-    true_rgb = l_ab_to_rgb(lightness, np.asarray(true_ab, np.float32))
-    pred_rgb = l_ab_to_rgb(lightness, np.asarray(pred_ab, np.float32))
-    return {
+    true_rgb = render_rgb(lightness, true_ab)
+    pred_rgb = render_rgb(lightness, pred_ab)
+    pred_colorfulness = colorfulness(pred_rgb)
+    metrics = {
         "l2_distance": l2_distance(pred_ab, true_ab),
         "ab_rmse": ab_rmse(pred_ab, true_ab),
         "pixel_accuracy": pixel_accuracy(pred_ab, true_ab, threshold),
         "pixel_errors": pixel_errors(pred_ab, true_ab, threshold),
+        "auc": area_under_curve(accuracy_curves(pred_ab, true_ab)),
         "psnr": psnr(pred_rgb, true_rgb),
+        "ssim": ssim(pred_rgb, true_rgb),
+        "colorfulness": pred_colorfulness,
+        "colorfulness_gap": np.abs(pred_colorfulness - colorfulness(true_rgb)),
+        "out_of_gamut": out_of_gamut(lightness, pred_ab),
     }
+    if pixel_weights is not None:
+        metrics["auc_rebalanced"] = area_under_curve(
+            accuracy_curves(pred_ab, true_ab, pixel_weights))
+    return metrics
+
+
+def truth_metrics(lightness: np.ndarray, true_ab: np.ndarray) -> dict[str, np.ndarray]:
+    """The metrics the ground truth itself has: ``colorfulness`` and ``out_of_gamut``."""
+    true_rgb = render_rgb(lightness, true_ab)
+    return {"colorfulness": colorfulness(true_rgb), "out_of_gamut": out_of_gamut(lightness, true_ab)}
 
 
 def evaluate_batches(model, dataset, threshold: float = DEFAULT_THRESHOLD,
-                     progress: bool = True) -> dict[str, dict[str, np.ndarray]]:
+                     progress: bool = True, with_truth: bool = False
+                     ) -> dict[str, dict[str, np.ndarray]]:
     """Per-image metrics of ``model`` and of the gray baseline over a dataset of (L, ab).
 
+    A quick, single-pass evaluation (no rebalancing, no classifier, no files); the full
+    report with figures is :func:`colorizer.evaluate.evaluate`.
+
+    Args:
+        model: The colorizer.
+        dataset: Batches of ``(L, ab)`` (extra elements, such as labels, are ignored).
+        threshold: Pixel-by-pixel threshold in Lab units.
+        progress: Show a tqdm progress bar.
+        with_truth: Add a ``truth`` row with the ground truth's own metrics (colorfulness,
+            out-of-gamut share).
+
     Returns:
-        ``{"model": {metric: values}, "gray": {metric: values}}``, values per image in order.
+        ``{"model": {metric: values}, "gray": {metric: values}}`` (and ``"truth"``), values
+        per image in dataset order.
     """
     from tqdm.auto import tqdm
 
     results: dict[str, dict[str, list]] = {"model": {}, "gray": {}}
-    for lightness, true_ab in tqdm(dataset, desc="evaluate", unit="batch", disable=not progress):
-        lightness, true_ab = lightness.numpy(), true_ab.numpy()
+    if with_truth:
+        results["truth"] = {}
+    for batch in tqdm(dataset, desc="evaluate", unit="batch", disable=not progress):
+        lightness, true_ab = np.asarray(batch[0]), np.asarray(batch[1])
         predictions = {"model": np.asarray(model.predict_on_batch(lightness)),
                        "gray": np.zeros_like(true_ab)}
-        for name, pred_ab in predictions.items():
-            for metric, values in image_metrics(lightness, pred_ab, true_ab, threshold).items():
+        rows = {name: image_metrics(lightness, pred_ab, true_ab, threshold)
+                for name, pred_ab in predictions.items()}
+        if with_truth:
+            rows["truth"] = truth_metrics(lightness, true_ab)
+        for name, metrics in rows.items():
+            for metric, values in metrics.items():
                 results[name].setdefault(metric, []).extend(np.atleast_1d(values).tolist())
-    return {name: {m: np.asarray(v) for m, v in metrics.items()}
+    return {name: {m: np.asarray(v, np.float64) for m, v in metrics.items()}
             for name, metrics in results.items()}
-
-
-def summarize(per_image: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
-    """Mean of each metric for each row (``model``, ``gray``); PSNR averages finite values."""
-    summary = {}
-    for name, metrics in per_image.items():
-        row = {}
-        for metric, values in metrics.items():
-            finite = values[np.isfinite(values)]
-            row[metric] = float(np.mean(finite)) if finite.size else float("nan")
-        row["images"] = int(len(next(iter(metrics.values()), [])))
-        summary[name] = row
-    return summary
-
-
-HIGHER_IS_BETTER = {"pixel_accuracy": True, "psnr": True, "l2_distance": False,
-                    "ab_rmse": False, "pixel_errors": False}
-
-
-def summary_markdown(summary: dict[str, dict[str, float]], threshold: float = DEFAULT_THRESHOLD) -> str:
-    """A Markdown table of the summary, model beside gray, with the better value in bold."""
-    metrics = [m for m in HIGHER_IS_BETTER if m in summary["model"]]
-    labels = {"l2_distance": "L2 distance (paper) ↓", "ab_rmse": "ab RMSE ↓",
-              "pixel_accuracy": f"pixel accuracy @{threshold:g} ↑",
-              "pixel_errors": f"pixels off by >{threshold:g} ↓", "psnr": "PSNR dB ↑"}
-    lines = ["| metric | model | gray baseline (ab = 0) |", "|---|---|---|"]
-    for metric in metrics:
-        ours, gray = summary["model"][metric], summary["gray"][metric]
-        better = ours > gray if HIGHER_IS_BETTER[metric] else ours < gray
-        cells = [f"{ours:.4g}", f"{gray:.4g}"]
-        cells[0 if better else 1] = f"**{cells[0 if better else 1]}**"
-        lines.append(f"| {labels[metric]} | {cells[0]} | {cells[1]} |")
-    lines.append(f"\nImages: {summary['model']['images']}. Bold: the better of the two.")
-    return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ def _cli(*args, cwd=None):
 def test_help_lists_every_command_and_is_fast():
     result = _cli("--help")
     assert result.returncode == 0
-    for command in ("demo", "train", "colorize"):
+    for command in ("demo", "download", "prepare", "train", "evaluate", "colorize"):
         assert command in result.stdout
     assert "tensorflow" not in sys.modules or True  # the subprocess is what matters below
     probe = subprocess.run([sys.executable, "-c",
@@ -28,7 +28,8 @@ def test_help_lists_every_command_and_is_fast():
     assert probe.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("command", ["demo", "train", "colorize"])
+@pytest.mark.parametrize("command", ["demo", "download", "prepare", "train", "evaluate",
+                                     "colorize"])
 def test_each_command_has_help(command):
     result = _cli(command, "--help")
     assert result.returncode == 0 and "usage: colorizer " + command in result.stdout

@@ -247,3 +247,40 @@ def scaled_learning_rate(learning_rate: float, replicas: int, rule: str = "linea
         raise ValueError(f"learning-rate scaling must be linear, sqrt or none, got {rule!r}")
     factor = {"linear": replicas, "sqrt": replicas ** 0.5, "none": 1}[rule]
     return float(learning_rate) * factor
+
+
+def prepare_multi_worker_fit(model: keras.Model, data: tf.data.Dataset,
+                             strategy: tf.distribute.Strategy) -> None:
+    """Works around two gaps of Keras 3's ``fit`` under ``MultiWorkerMirroredStrategy``.
+
+    1. ``fit`` builds a model by reducing its first batch with ``strategy.reduce``, which this
+       strategy refuses for an ``(x, y)`` pair: the model, optimizer and metrics are built here
+       from the dataset's element spec instead, leaving that step nothing to do.
+    2. Each step's metrics are averaged across workers along axis 0, which fails for scalar
+       metrics: scalars are averaged as scalars instead.
+
+    Call it after ``compile`` and before ``fit``.
+    """
+    with strategy.scope():
+        model._symbolic_build(data_batch=data.element_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original = tf_trainer.reduce_per_replica
+    if getattr(original, "scalar_safe", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("auto", "mean") or not isinstance(
+                strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return original(values, strategy, reduction)
+
+        def mean(value):
+            local = strategy.experimental_local_results(value)[0]
+            return strategy.reduce("MEAN", value, axis=0 if local.shape.rank else None)
+
+        return tf.nest.map_structure(mean, values)
+
+    reduce_per_replica.scalar_safe = True
+    tf_trainer.reduce_per_replica = reduce_per_replica

@@ -180,6 +180,8 @@ def train(
         with strategy.scope():
             set_encoder_trainable(model, encoder_trainable)
             compile_colorizer(model, learning_rate, jit_compile=xla)
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            distribute.prepare_multi_worker_fit(model, train_data, strategy)
         # Backup last: an epoch is only committed once every other callback has seen it.
         backup_dir = os.path.join(run_dir, "backup", phase)
         backup = AtomicBackupAndRestore(backup_dir)

@@ -82,6 +82,10 @@ def run_training(args, strategy, run_dir, learning_rate, lr_scaling, callbacks=(
         "batch_losses": _batch_losses(os.path.join(result.run_dir, "batch_loss.csv")),
         "iterations": int(result.model.optimizer.iterations.numpy()),
         "weights_sum": float(sum(np.abs(w).sum() for w in weights)),
+        "trainable_sum": float(sum(np.abs(w.numpy()).sum()
+                                   for w in result.model.trainable_weights)),
+        "moving_sum": float(sum(np.abs(w.numpy()).sum()
+                                for w in result.model.non_trainable_weights)),
         "weights_first": [float(v) for v in np.ravel(weights[0])[:20]],
         "run_dir": result.run_dir,
     }

@@ -179,3 +179,19 @@ def test_multi_worker_processes_agree(image_folder, tmp_path_factory):
     assert other["run_dir"] == str(tmp_path / "run" / "worker-1")
     assert os.path.exists(tmp_path / "run" / "model.keras")
     assert os.path.exists(tmp_path / "run" / "worker-1" / "model.keras")
+
+
+def test_cli_train_takes_strategy_precision_and_xla(image_folder, tmp_path_factory, capsys):
+    from colorizer.cli import main
+
+    run = tmp_path_factory.mktemp("cli") / "run"
+    status = main(["train", "--data", image_folder, "--run-dir", str(run), "--preset", "smoke",
+                   "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2",
+                   "--strategy", "default", "--mixed-precision", "on", "--xla", "off"])
+    assert status == 0, capsys.readouterr().err
+    with open(run / "config.json") as f:
+        config = json.load(f)
+    assert config["dtype_policy"] == "mixed_bfloat16" and config["jit_compile"] is False
+    assert config["replicas"] == 1 and config["learning_rate"] == pytest.approx(1e-3)
+    with pytest.raises(SystemExit):
+        main(["train", "--data", image_folder, "--run-dir", str(run), "--xla", "maybe"])

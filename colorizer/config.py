@@ -94,6 +94,9 @@ class TrainConfig:
         batch_log_every: The batch-loss log (the paper's Figure 6) records every N batches.
         steps_per_epoch: Cap on batches per epoch, ``None`` for a full pass.
         max_minutes: Stop after this many minutes of training (``None``: no limit).
+        lr_scaling: How ``learning_rate`` (tuned for one replica's batch) grows with the
+            replicas of a ``tf.distribute`` strategy: ``"linear"``, ``"sqrt"`` or ``"none"``
+            (see :func:`colorizer.distribute.scaled_learning_rate`).
     """
 
     epochs: int = 40
@@ -102,6 +105,7 @@ class TrainConfig:
     batch_log_every: int = 100
     steps_per_epoch: int | None = None
     max_minutes: float | None = None
+    lr_scaling: str = "linear"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ A run folder holds everything a run writes::
     run_dir/
       config.json        the settings the run was started with
       ab_distribution.npy  the ab bin distribution behind the class weights (classification)
-      backup/            BackupAndRestore state (weights + optimizer + epoch), per phase
+      backup/            crash-safe backups (weights + optimizer + epoch), per phase
       best.keras         the best model so far (validation loss, else training loss)
       model.keras        the model at the end of training
       history.csv        one row per epoch (CSVLogger, appended across restarts)
@@ -19,7 +19,14 @@ A run folder holds everything a run writes::
       tensorboard/       TensorBoard logs
 
 Running the same call again on the same folder resumes: finished phases are skipped and the
-current one restarts from its last completed epoch with its optimizer state.
+current one restarts from its last completed epoch with its optimizer state, even after the
+process was killed at an arbitrary instant (see :mod:`colorizer.backup`).
+
+Under a ``tf.distribute`` strategy with ``R`` replicas the dataset's batch is the global batch
+(``R`` times the per-replica batch, see :func:`colorizer.distribute.global_batch_size`) and the
+learning rate is scaled by ``TrainConfig.lr_scaling`` (linear by default: ``R`` times the rate
+tuned for one replica's batch). On several machines only the chief writes ``run_dir``; each
+other worker keeps its own copy of the folder in ``run_dir/worker-N``.
 """
 from __future__ import annotations
 
@@ -33,6 +40,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from colorizer import distribute
+from colorizer.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
 from colorizer.callbacks import BatchLossLogger, BestModelCheckpoint, TimeLimit
 from colorizer.config import ModelConfig, TrainConfig
 from colorizer.fileio import save_model, write_json
@@ -61,9 +70,15 @@ class TrainResult:
     stopped_early: bool = False
 
 
-def compile_colorizer(model: keras.Model, learning_rate: float) -> keras.Model:
-    """Compiles with the paper's loss (MSE on ab) and Adam; MAE is tracked for reading."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
+def compile_colorizer(model: keras.Model, learning_rate: float,
+                      jit_compile: bool | str = "auto") -> keras.Model:
+    """Compiles with the paper's loss (MSE on ab) and Adam; MAE is tracked for reading.
+
+    Under a ``mixed_float16`` model Keras wraps Adam in a loss-scale optimizer by itself.
+    ``jit_compile`` is passed to ``compile`` (XLA).
+    """
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"],
+                  jit_compile=jit_compile)
     return model
 
 
@@ -135,6 +150,8 @@ def train(
     extra_callbacks: Iterable[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
     ab_distribution: np.ndarray | None = None,
+    mixed_precision: str = "auto",
+    jit_compile: bool | str = "auto",
 ) -> TrainResult:
     """Trains (or resumes training) a colorizer in ``run_dir``.
 
@@ -145,12 +162,16 @@ def train(
         model_config: How to build the model when ``model`` is not given.
         train_config: Epochs, learning rate, frozen-encoder epochs, logging, limits.
         model: A model to train instead of building one (fine-tuning your own).
-        strategy: A ``tf.distribute`` strategy; the default strategy when ``None``.
+        strategy: A ``tf.distribute`` strategy (see :func:`colorizer.distribute.get_strategy`);
+            the default strategy when ``None``. ``train_data`` must then hold global batches.
         extra_callbacks: More callbacks (sample figures, early stopping...).
         verbose: Passed to ``fit``.
         ab_distribution: Classification head only: the training set's ab bin distribution
             (e.g. the ``ab_distribution.npy`` that ``colorizer prepare`` saves); measured on
             a sample of ``train_data`` when ``None``.
+        mixed_precision: ``"auto"`` (16-bit compute on GPUs and TPUs only), ``"on"``, ``"off"``;
+            applies when the model is built here, not to a ``model`` passed in.
+        jit_compile: XLA: ``"auto"`` (on for GPUs and TPUs), ``"on"``, ``"off"`` or a bool.
 
     Returns:
         A :class:`TrainResult`.
@@ -159,14 +180,25 @@ def train(
         >>> ds = make_dataset("photos/", batch_size=32, training=True)
         >>> result = train(ds, "runs/cats", train_config=TrainConfig(epochs=10))
     """
-    run_dir = os.fspath(run_dir)
-    os.makedirs(run_dir, exist_ok=True)
     strategy = strategy or tf.distribute.get_strategy()
+    is_chief, worker = distribute.worker_index(strategy)
+    # Workers other than the chief write a folder of their own, so shared storage never sees
+    # two writers of one file; they hold the same weights, synchronised every step.
+    run_dir = os.fspath(run_dir) if is_chief else os.path.join(os.fspath(run_dir),
+                                                               f"worker-{worker}")
+    os.makedirs(run_dir, exist_ok=True)
+    replicas = strategy.num_replicas_in_sync
+    learning_rate = distribute.scaled_learning_rate(train_config.learning_rate, replicas,
+                                                    train_config.lr_scaling)
+    policy = (distribute.resolve_mixed_precision(mixed_precision, strategy) if model is None
+              else model.dtype_policy.name)
+    xla = distribute.resolve_xla(jit_compile, strategy)
     write_json(os.path.join(run_dir, "config.json"), {
         "model": dataclasses.asdict(model_config), "train": dataclasses.asdict(train_config),
-        "replicas": strategy.num_replicas_in_sync})
+        "replicas": replicas, "strategy": type(strategy).__name__,
+        "learning_rate": learning_rate, "dtype_policy": policy, "jit_compile": xla})
 
-    with strategy.scope():
+    with strategy.scope(), distribute.dtype_policy(policy):
         if model is None:
             model = build_colorizer(model_config.weights,
                                     decoder_filters=model_config.decoder_filters,
@@ -184,9 +216,11 @@ def train(
 
     monitor = "val_loss" if val_data is not None else "loss"
     time_limit = TimeLimit(train_config.max_minutes) if train_config.max_minutes else None
+    history_csv = os.path.join(run_dir, "history.csv")
+    batch_csv = os.path.join(run_dir, "batch_loss.csv")
     shared_callbacks = [
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
-        BatchLossLogger(os.path.join(run_dir, "batch_loss.csv"),
+        keras.callbacks.CSVLogger(history_csv, append=True),
+        BatchLossLogger(batch_csv,
                         os.path.join(run_dir, "loss.png"), every=train_config.batch_log_every,
                         steps_per_epoch=train_config.steps_per_epoch),
         BestModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor=monitor,
@@ -201,13 +235,20 @@ def train(
         with strategy.scope():
             set_encoder_trainable(model, encoder_trainable)
             if classification:
-                compile_classifier(fit_model, train_config.learning_rate, class_weights)
+                compile_classifier(fit_model, learning_rate, class_weights)
             else:
-                compile_colorizer(model, train_config.learning_rate)
-        # Backup last: an epoch is only marked done once every other callback has seen it.
-        backup = keras.callbacks.BackupAndRestore(
-            os.path.join(run_dir, "backup", phase), double_checkpoint=True,
-            delete_checkpoint=False)
+                compile_colorizer(model, learning_rate, jit_compile=xla)
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            distribute.prepare_multi_worker_fit(fit_model, train_data, strategy)
+        # Backup last: an epoch is only committed once every other callback has seen it.
+        backup_dir = os.path.join(run_dir, "backup", phase)
+        backup = AtomicBackupAndRestore(backup_dir)
+        resume = max(saved_epoch(backup_dir) or 0, start_epoch)
+        if resume < end_epoch:
+            # Epochs logged after the last backup will be trained again: log them once only.
+            trim_csv(history_csv, "epoch", resume)  # 0-based epochs
+            trim_csv(batch_csv, "epoch", resume + 1)  # 1-based epochs
+        fit_model._initial_epoch = None  # a previous phase's restore must not leak into this one
         log.info("phase %s: epochs %d-%d, encoder %s", phase, start_epoch + 1, end_epoch,
                  "trainable" if encoder_trainable else "frozen")
         fit_model.fit(train_data, validation_data=val_data, epochs=end_epoch,

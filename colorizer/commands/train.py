@@ -11,7 +11,10 @@ def register(subparsers) -> None:
         "train", help="train a model (run again to resume)",
         description="Trains the colorizer on a folder of photos or prepared TFRecord shards. "
                     "Everything goes into --run-dir; the same command run again resumes from "
-                    "the last completed epoch.",
+                    "the last completed epoch, even after the process was killed. "
+                    "--batch-size is per replica: with R replicas (GPUs, TPU cores, workers) "
+                    "each step sees R times the batch and the learning rate is R times "
+                    "--learning-rate.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", required=True,
                         help="image folder (split by file hash into train/val/test) or "
@@ -37,6 +40,15 @@ def register(subparsers) -> None:
     parser.add_argument("--temperature", type=float, default=0.38,
                         help="annealed-mean temperature of the classification head (1: the "
                              "mean, washed out; near 0: the mode, vivid but patchy)")
+    parser.add_argument("--strategy", default="auto",
+                        choices=("auto", "default", "mirrored", "tpu", "multi-worker"),
+                        help="where to train: auto picks multi-worker when TF_CONFIG names "
+                             "several machines, else a TPU, else every GPU (mirrored), else "
+                             "one device")
+    parser.add_argument("--mixed-precision", default="auto", choices=("auto", "on", "off"),
+                        help="16-bit compute with float32 weights (auto: on GPUs and TPUs)")
+    parser.add_argument("--xla", default="auto", choices=("auto", "on", "off"),
+                        help="compile training steps with XLA (auto: on GPUs and TPUs)")
     parser.set_defaults(run=run)
 
 
@@ -44,8 +56,11 @@ def run(args) -> int:
     from colorizer.classification import find_ab_distribution
     from colorizer.config import AugmentConfig, get_preset
     from colorizer.data import DecodeStats, make_dataset
+    from colorizer.distribute import get_strategy, global_batch_size
     from colorizer.train import train
 
+    # First: a multi-worker strategy must exist before TensorFlow runs anything else.
+    strategy = get_strategy(args.strategy)
     preset = get_preset(args.preset)
     weights = preset.model.weights if args.weights is None else (
         None if args.weights.lower() == "none" else args.weights)
@@ -65,7 +80,10 @@ def run(args) -> int:
                                        temperature=args.temperature)
 
     stats = DecodeStats()
-    common = dict(batch_size=data.batch_size, image_size=data.image_size, seed=data.seed,
+    batch_size = global_batch_size(data.batch_size, strategy)
+    if strategy.num_replicas_in_sync > 1:
+        print(f"{strategy.num_replicas_in_sync} replicas: global batch {batch_size}")
+    common = dict(batch_size=batch_size, image_size=data.image_size, seed=data.seed,
                   stats=stats)
     train_ds = make_dataset(args.data, split="train", training=True, augment=data.augment,
                             shuffle_buffer=data.shuffle_buffer, resize_ratio=data.resize_ratio,
@@ -80,7 +98,9 @@ def run(args) -> int:
     distribution = (find_ab_distribution(args.data)
                     if args.head == "classification" and os.path.isdir(args.data) else None)
     result = train(train_ds, args.run_dir, val_data=val_ds, model_config=model_config,
-                   train_config=train_config, ab_distribution=distribution)
+                   train_config=train_config, ab_distribution=distribution,
+                   strategy=strategy, mixed_precision=args.mixed_precision,
+                   jit_compile=args.xla)
     last = result.history[-1] if result.history else {}
     print(f"trained {len(result.history)} epochs; last: "
           + ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch"))

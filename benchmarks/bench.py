@@ -1,0 +1,384 @@
+"""Speed and memory of colorizer on this machine, each figure a ratio measured in the same run.
+
+    python benchmarks/bench.py            # a few minutes on 2 cores
+    python benchmarks/bench.py --quick    # about a minute: fewer photos, fewer repeats
+
+Sections:
+  pipeline  (L, ab) batches per second from a JPEG folder and from TFRecord shards, against a
+            plain Python loop that opens each file with Pillow and converts it with
+            scikit-image (what typical Keras colorization code does).
+  model     inference and training images/s at 224x224, and the model's FLOP rate as a share
+            of this machine's own float32 matmul rate.
+  colorize  time to colorize a 1 MP and a 12 MP photo, and the share spent outside the model.
+  memory    peak resident memory of training at batch 16 and of colorizing a 12 MP photo,
+            each in a fresh process.
+
+Prints a table and writes every number to JSON (``--out``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+SIZE = 224
+PHOTO_SHAPE = (375, 500)  # a typical web photo (the Oxford-IIIT Pet images are about this)
+
+
+def timed(function, repeats: int = 3) -> float:
+    """The fastest of ``repeats`` timings of ``function()`` in seconds (the least disturbed by
+    other work on a shared machine)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# ----------------------------------------------------------------------------- pipeline
+def make_photos(folder: str, count: int, seed: int = 0) -> list[str]:
+    """``count`` JPEG photos of PHOTO_SHAPE cut at random from the bundled sample photos."""
+    from colorizer import samples
+    from colorizer.images import read_rgb
+
+    rng = np.random.default_rng(seed)
+    sources = [read_rgb(p) for p in samples.available()]
+    paths = []
+    for i in range(count):
+        photo = sources[i % len(sources)]
+        scale = max(PHOTO_SHAPE[0] / photo.shape[0], PHOTO_SHAPE[1] / photo.shape[1]) * 1.2
+        image = Image.fromarray(photo).resize(
+            (int(photo.shape[1] * scale) + 1, int(photo.shape[0] * scale) + 1))
+        top = rng.integers(0, image.height - PHOTO_SHAPE[0])
+        left = rng.integers(0, image.width - PHOTO_SHAPE[1])
+        image = image.crop((left, top, left + PHOTO_SHAPE[1], top + PHOTO_SHAPE[0]))
+        paths.append(os.path.join(folder, f"photo{i:04d}.jpg"))
+        image.save(paths[-1], quality=90)
+    return paths
+
+
+def write_shards(paths: list[str], folder: str, count: int = 4) -> None:
+    import tensorflow as tf
+
+    from colorizer import records
+
+    for index in range(count):
+        name = os.path.join(folder, records.shard_name("train", index, count))
+        with tf.io.TFRecordWriter(name) as writer:
+            for path in paths[index::count]:
+                with open(path, "rb") as f:
+                    writer.write(records.serialize_example(f.read(), name=path))
+
+
+def python_loop(paths: list[str], batch_size: int) -> int:
+    """The baseline: one file at a time, Pillow to read, scikit-image for Lab."""
+    from skimage.color import rgb2lab
+
+    lightness, ab, done = [], [], 0
+    for path in paths:
+        rgb = np.asarray(Image.open(path).convert("RGB").resize((SIZE, SIZE))) / 255.0
+        lab = rgb2lab(rgb)
+        lightness.append(lab[..., :1])
+        ab.append(lab[..., 1:])
+        if len(lightness) == batch_size:
+            np.stack(lightness), np.stack(ab)
+            done += batch_size
+            lightness, ab = [], []
+    return done
+
+
+def bench_pipeline(quick: bool) -> dict:
+    from colorizer.config import AugmentConfig
+    from colorizer.data import make_dataset
+
+    count, batch = (128, 32) if quick else (512, 32)
+    work = tempfile.mkdtemp(prefix="colorizer-bench-")
+    photos, shards = os.path.join(work, "photos"), os.path.join(work, "shards")
+    os.makedirs(photos)
+    os.makedirs(shards)
+    paths = make_photos(photos, count)
+    write_shards(paths, shards)
+
+    baseline = count / timed(lambda: python_loop(paths, batch), repeats=1 if quick else 2)
+    results = {"photos": count, "photo_shape": list(PHOTO_SHAPE), "batch_size": batch,
+               "python_loop_images_per_s": baseline}
+
+    def consume(ds) -> int:
+        return sum(int(lightness.shape[0]) for lightness, _ in ds)
+
+    cases = {
+        "eval": dict(training=False),
+        "train_no_augment": dict(training=True, augment=AugmentConfig.none()),
+        "train_augmented": dict(training=True),
+    }
+    for source_name, source in (("folder", photos), ("shards", shards)):
+        for case, kwargs in cases.items():
+            ds = make_dataset(source, batch_size=batch, image_size=SIZE, shuffle_buffer=count,
+                              **kwargs)
+            cold = count / timed(lambda: consume(ds), repeats=1)  # decodes and caches
+            warm = count / timed(lambda: consume(ds), repeats=2 if quick else 3)
+            key = f"{source_name}_{case}"
+            results[key] = {"first_epoch_images_per_s": cold, "images_per_s": warm,
+                            "first_epoch_ratio": cold / baseline, "ratio": warm / baseline}
+    return results
+
+
+# ----------------------------------------------------------------------------- model
+def matmul_rate(quick: bool) -> float:
+    """This machine's float32 matmul rate in FLOP/s (TensorFlow, all cores)."""
+    import tensorflow as tf
+
+    n = 2048
+    a = tf.random.normal([n, n])
+    b = tf.random.normal([n, n])
+    steps = 4 if quick else 10
+
+    @tf.function
+    def run():
+        c = a
+        for _ in range(steps):
+            c = tf.matmul(c, b) * 1e-3  # scaled so values stay finite
+        return c
+
+    run().numpy()
+    return 2.0 * n ** 3 * steps / timed(lambda: run().numpy(), repeats=3 if quick else 5)
+
+
+def bench_model(quick: bool) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from colorizer.model import build_colorizer, count_macs
+
+    flops = 2.0 * count_macs(SIZE)
+    peak = matmul_rate(quick)
+    model = build_colorizer(weights=None)
+    results = {"flops_per_image": flops, "matmul_flops_per_s": peak, "inference": {},
+               "training": {}}
+    repeats = 2 if quick else 4
+    for batch in (1, 8, 32) if not quick else (1, 16):
+        x = tf.random.uniform([batch, SIZE, SIZE, 1], 0, 100)
+        for xla in (False, True):
+            run = tf.function(lambda t: model(t, training=False), jit_compile=xla)
+            try:
+                run(x).numpy()
+            except Exception as error:  # XLA may not compile every op on every machine
+                results["inference"][f"batch{batch}_xla{int(xla)}"] = {"error": str(error)[:200]}
+                continue
+            rate = batch / timed(lambda: run(x).numpy(), repeats)
+            results["inference"][f"batch{batch}_xla{int(xla)}"] = {
+                "images_per_s": rate, "share_of_matmul_rate": rate * flops / peak}
+
+    batch = 8 if quick else 16
+    x = tf.random.uniform([batch, SIZE, SIZE, 1], 0, 100)
+    y = tf.random.uniform([batch, SIZE, SIZE, 2], -60, 60)
+    for xla in (False, True):
+        trainee = build_colorizer(weights=None)
+        trainee.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=xla)
+        trainee.train_on_batch(x, y)
+        rate = batch / timed(lambda: trainee.train_on_batch(x, y), repeats)
+        # A training step costs about three forward passes (forward, two backward products).
+        results["training"][f"batch{batch}_xla{int(xla)}"] = {
+            "images_per_s": rate, "share_of_matmul_rate": rate * 3 * flops / peak}
+    best = max((v for v in results["inference"].values() if "images_per_s" in v),
+               key=lambda v: v["images_per_s"])
+    results["best_inference_share"] = best["share_of_matmul_rate"]
+    return results
+
+
+# ----------------------------------------------------------------------------- colorize
+class _TimedModel:
+    """Wraps a model and adds up the time spent in it."""
+
+    def __init__(self, model):
+        self.model, self.seconds = model, 0.0
+
+    def predict_on_batch(self, x):
+        start = time.perf_counter()
+        out = np.asarray(self.model.predict_on_batch(x))
+        self.seconds += time.perf_counter() - start
+        return out
+
+
+def test_photo(megapixels: float) -> np.ndarray:
+    from colorizer import samples
+    from colorizer.images import read_rgb
+
+    photo = read_rgb(samples.available()[0])
+    height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
+    width = int(round(height * 4 / 3))
+    return np.asarray(Image.fromarray(photo).resize((width, height), Image.BICUBIC))
+
+
+def bench_colorize(quick: bool) -> dict:
+    from colorizer.infer import colorize
+    from colorizer.model import build_colorizer
+
+    model = _TimedModel(build_colorizer(weights=None))
+    colorize(model, test_photo(0.1))  # builds the predict function
+    results = {}
+    for megapixels in (1, 12):
+        photo = test_photo(megapixels)
+        totals, inside = [], []
+        for _ in range(1 if quick else 3):
+            model.seconds = 0.0
+            start = time.perf_counter()
+            colorize(model, photo)
+            totals.append(time.perf_counter() - start)
+            inside.append(model.seconds)
+        best = int(np.argmin(totals))
+        results[f"{megapixels}MP"] = {
+            "shape": list(photo.shape[:2]), "seconds": totals[best],
+            "model_seconds": inside[best],
+            "share_outside_model": 1.0 - inside[best] / totals[best]}
+    return results
+
+
+# ----------------------------------------------------------------------------- memory
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB.
+
+    ``VmHWM`` restarts with each program, while ``ru_maxrss`` carries the parent's peak
+    across ``exec`` on Linux, so it is preferred where it exists.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_child(job: str) -> None:
+    """Runs one job in this (fresh) process and prints its peak resident memory."""
+    import tensorflow as tf
+
+    from colorizer.model import build_colorizer
+
+    model = build_colorizer(weights=None)
+    before = peak_rss_mb()
+    if job == "train":
+        model.compile(optimizer="adam", loss="mse")
+        x = tf.random.uniform([16, SIZE, SIZE, 1], 0, 100)
+        y = tf.random.uniform([16, SIZE, SIZE, 2], -60, 60)
+        for _ in range(2):
+            model.train_on_batch(x, y)
+    else:
+        from colorizer.infer import colorize
+
+        colorize(model, test_photo(12))
+    print(json.dumps({"peak_mb": peak_rss_mb(), "model_built_mb": before}))
+
+
+def bench_memory() -> dict:
+    results = {}
+    for job in ("train", "colorize"):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", job],
+                             capture_output=True, text=True, check=True)
+        results[job] = json.loads(out.stdout.strip().splitlines()[-1])
+    results["train"]["what"] = "train_on_batch, batch 16, 224x224"
+    results["colorize"]["what"] = "colorize one 12 MP photo"
+    return results
+
+
+# ----------------------------------------------------------------------------- report
+def machine() -> dict:
+    import tensorflow as tf
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")}
+
+
+def print_table(results: dict) -> None:
+    rows = [("figure", "value", "ratio")]
+    pipe = results.get("pipeline")
+    if pipe:
+        base = pipe["python_loop_images_per_s"]
+        rows.append(("Python loop (Pillow + skimage), img/s", f"{base:.0f}", "1.0x"))
+        for key, value in pipe.items():
+            if isinstance(value, dict):
+                rows.append((f"pipeline {key}, img/s (first epoch)",
+                             f"{value['images_per_s']:.0f} ({value['first_epoch_images_per_s']:.0f})",
+                             f"{value['ratio']:.1f}x ({value['first_epoch_ratio']:.1f}x)"))
+    mod = results.get("model")
+    if mod:
+        rows.append(("float32 matmul, GFLOP/s", f"{mod['matmul_flops_per_s'] / 1e9:.0f}", ""))
+        rows.append(("model GFLOP per 224x224 image", f"{mod['flops_per_image'] / 1e9:.2f}", ""))
+        for kind in ("inference", "training"):
+            for key, value in mod[kind].items():
+                if "images_per_s" in value:
+                    rows.append((f"{kind} {key}, img/s", f"{value['images_per_s']:.1f}",
+                                 f"{value['share_of_matmul_rate']:.0%} of matmul"))
+    col = results.get("colorize")
+    if col:
+        for key, value in col.items():
+            rows.append((f"colorize {key} photo, s", f"{value['seconds']:.2f}",
+                         f"{value['share_outside_model']:.0%} outside model"))
+    mem = results.get("memory")
+    if mem:
+        for key, value in mem.items():
+            rows.append((f"peak memory, {value['what']}, MB", f"{value['peak_mb']:.0f}",
+                         f"{value['peak_mb'] / value['model_built_mb']:.1f}x model alone"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+        if i == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--out", default="bench.json", help="where to write the JSON results")
+    parser.add_argument("--sections", default="pipeline,model,colorize,memory",
+                        help="comma-separated subset of pipeline,model,colorize,memory")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return 0
+
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    results = {"machine": machine(), "quick": args.quick}
+    runners = {"pipeline": lambda: bench_pipeline(args.quick),
+               "model": lambda: bench_model(args.quick),
+               "colorize": lambda: bench_colorize(args.quick), "memory": bench_memory}
+    for name in sections:
+        start = time.perf_counter()
+        print(f"[{name}] ...", file=sys.stderr, flush=True)
+        results[name] = runners[name]()
+        print(f"[{name}] {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    print_table(results)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=2)
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

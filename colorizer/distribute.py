@@ -1,0 +1,286 @@
+"""Where training runs: ``tf.distribute`` strategies, mixed precision and XLA, chosen per machine.
+
+    auto -> TF_CONFIG names several workers  -> MultiWorkerMirroredStrategy
+         -> a TPU is attached (Colab, TPU VM) -> TPUStrategy
+         -> one or more GPUs                 -> MirroredStrategy
+         -> otherwise                        -> the default strategy (one device)
+
+Mixed precision computes in 16 bits where the hardware has fast 16-bit units (``mixed_float16``
+on GPUs, ``mixed_bfloat16`` on TPUs) while variables and the model's output stay float32; XLA
+compiles each training step into fused kernels. Both pay off on accelerators and cost time on
+CPUs, so ``"auto"`` turns them on only there.
+
+Example:
+    >>> strategy = get_strategy("auto")
+    >>> mixed_precision_policy(strategy)   # on a CPU-only machine
+    'float32'
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from typing import Iterator
+
+import keras
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("auto", "default", "mirrored", "tpu", "multi-worker")
+"""Names accepted by :func:`get_strategy` (and ``colorizer train --strategy``)."""
+SWITCHES = ("auto", "on", "off")
+"""Values of the mixed-precision and XLA switches."""
+
+
+def tf_config() -> dict:
+    """The parsed ``TF_CONFIG`` environment variable (``{}`` when unset)."""
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {error}") from None
+
+
+def num_workers() -> int:
+    """Machines taking part in training according to ``TF_CONFIG`` (chief and workers); 1 if
+    unset. Reading it needs no TensorFlow runtime, so it is safe before any strategy exists."""
+    cluster = tf_config().get("cluster", {})
+    return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
+
+
+def _tpu_present() -> bool:
+    """Cheap evidence of a TPU: Colab's classic TPU address, a named TPU, or TPU VM devices."""
+    return bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME")
+                or os.path.exists("/dev/accel0") or os.path.exists("/dev/vfio/0"))
+
+
+def _tpu_strategy() -> tf.distribute.Strategy:
+    try:  # TPU VMs (current Colab TPUs): the TPU is local to this machine.
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
+        tf.config.experimental_connect_to_cluster(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError):
+        # Older TPU nodes are reached over the network (COLAB_TPU_ADDR / TPU_NAME).
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _mirrored_strategy() -> tf.distribute.Strategy:
+    # All GPUs; on a machine without any, every logical CPU device (one unless the process
+    # split its CPU into several, as the tests do).
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+
+
+def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """Creates the ``tf.distribute`` strategy called ``name``.
+
+    Call it at the start of the program: a multi-worker strategy must exist before TensorFlow
+    runs anything else.
+
+    Args:
+        name: ``"auto"`` (see the module docstring), ``"default"`` (one device),
+            ``"mirrored"`` (every GPU of this machine), ``"tpu"`` or ``"multi-worker"``
+            (every machine named in ``TF_CONFIG``).
+
+    Returns:
+        The strategy; build and compile models inside ``strategy.scope()``.
+
+    Raises:
+        ValueError: An unknown name, or ``"multi-worker"`` without ``TF_CONFIG``.
+        RuntimeError: ``"tpu"`` on a machine without a reachable TPU.
+
+    Example:
+        >>> strategy = get_strategy("mirrored")
+        >>> strategy.num_replicas_in_sync >= 1
+        True
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "auto":
+        if num_workers() > 1:
+            name = "multi-worker"
+        elif _tpu_present():
+            name = "tpu"
+        elif tf.config.list_physical_devices("GPU"):
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "multi-worker":
+        if not tf_config().get("cluster"):
+            raise ValueError("the multi-worker strategy reads its machines from TF_CONFIG, "
+                             'e.g. {"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                             '"task": {"type": "worker", "index": 0}}; set it on every machine')
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif name == "tpu":
+        try:
+            strategy = _tpu_strategy()
+        except Exception as error:  # resolvers raise many types when there is no TPU
+            raise RuntimeError(f"no TPU found ({error}); on Colab pick a TPU runtime, or use "
+                               "--strategy auto") from error
+    elif name == "mirrored":
+        strategy = _mirrored_strategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    log.info("strategy %s with %d replicas", type(strategy).__name__,
+             strategy.num_replicas_in_sync)
+    return strategy
+
+
+def device_kind(strategy: tf.distribute.Strategy | None = None) -> str:
+    """``"tpu"``, ``"gpu"`` or ``"cpu"``: what ``strategy``'s replicas compute on."""
+    strategy = strategy or tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "tpu"
+    try:
+        devices = " ".join(strategy.extended.worker_devices).upper()
+    except (AttributeError, RuntimeError, NotImplementedError):
+        devices = ""
+    if "GPU" in devices:
+        return "gpu"
+    if "CPU" in devices:
+        return "cpu"
+    # The default strategy places ops itself: on the GPU whenever there is one.
+    return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
+
+
+def worker_index(strategy: tf.distribute.Strategy | None = None) -> tuple[bool, int]:
+    """``(is_chief, index)`` of this process among the workers (``(True, 0)`` on one machine).
+
+    The chief is the task of type ``chief``, or worker 0 when no chief is named.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None) if strategy is not None else None
+    task_type = getattr(resolver, "task_type", None)
+    task_id = getattr(resolver, "task_id", None)
+    if task_type is None:
+        task = tf_config().get("task", {})
+        task_type, task_id = task.get("type"), task.get("index", 0)
+    if task_type in (None, "chief"):
+        return True, 0
+    has_chief = bool(tf_config().get("cluster", {}).get("chief"))
+    index = int(task_id or 0) + (1 if has_chief else 0)
+    return (task_type == "worker" and index == 0), index
+
+
+def mixed_precision_policy(strategy: tf.distribute.Strategy | None = None) -> str:
+    """The dtype policy that is fastest on ``strategy``'s devices.
+
+    Returns:
+        ``"mixed_bfloat16"`` on TPUs, ``"mixed_float16"`` on GPUs, ``"float32"`` on CPUs.
+    """
+    return {"tpu": "mixed_bfloat16", "gpu": "mixed_float16"}.get(device_kind(strategy),
+                                                                 "float32")
+
+
+def resolve_mixed_precision(mode: str, strategy: tf.distribute.Strategy | None = None) -> str:
+    """Turns ``"auto" | "on" | "off"`` into a dtype policy name for ``strategy``'s devices.
+
+    ``"on"`` on a CPU gives ``mixed_bfloat16``, which recent CPUs run natively.
+    """
+    _check_switch("mixed precision", mode)
+    if mode == "off":
+        return "float32"
+    policy = mixed_precision_policy(strategy)
+    if mode == "on" and policy == "float32":
+        return "mixed_bfloat16"
+    return policy
+
+
+def resolve_xla(mode: str | bool, strategy: tf.distribute.Strategy | None = None) -> bool:
+    """Turns ``"auto" | "on" | "off"`` (or a bool) into Keras' ``jit_compile``.
+
+    ``"auto"`` compiles on GPUs and TPUs, where fused kernels save memory traffic; on CPUs
+    XLA's convolutions are slower than oneDNN's, so it stays off there.
+    """
+    if isinstance(mode, bool):
+        return mode
+    _check_switch("XLA", mode)
+    if mode == "auto":
+        return device_kind(strategy) in ("gpu", "tpu")
+    return mode == "on"
+
+
+def _check_switch(what: str, mode: str) -> None:
+    if mode not in SWITCHES:
+        raise ValueError(f"{what} must be one of {', '.join(SWITCHES)}, got {mode!r}")
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[str]:
+    """Sets Keras' global dtype policy to ``name`` inside the block, then restores it.
+
+    Layers keep the policy they were built with, so a model built inside the block computes
+    in that precision afterwards too, while other models of the process are unaffected.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield name
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
+    """The global batch for ``per_replica`` images on each of ``strategy``'s replicas."""
+    strategy = strategy or tf.distribute.get_strategy()
+    return int(per_replica) * strategy.num_replicas_in_sync
+
+
+def scaled_learning_rate(learning_rate: float, replicas: int, rule: str = "linear") -> float:
+    """The learning rate for ``replicas`` replicas, given the rate tuned for one.
+
+    With ``R`` replicas each step sees ``R`` times the batch; its gradient is an average over
+    ``R`` times the images, less noisy, so the step can be larger. ``"linear"`` multiplies the
+    rate by ``R`` (the usual rule for large-batch SGD and a good start with Adam), ``"sqrt"`` by
+    ``sqrt(R)`` (gentler, for very large batches), ``"none"`` keeps it.
+
+    Example:
+        >>> scaled_learning_rate(1e-3, 8)
+        0.008
+    """
+    if rule not in ("linear", "sqrt", "none"):
+        raise ValueError(f"learning-rate scaling must be linear, sqrt or none, got {rule!r}")
+    factor = {"linear": replicas, "sqrt": replicas ** 0.5, "none": 1}[rule]
+    return float(learning_rate) * factor
+
+
+def prepare_multi_worker_fit(model: keras.Model, data: tf.data.Dataset,
+                             strategy: tf.distribute.Strategy) -> None:
+    """Works around two gaps of Keras 3's ``fit`` under ``MultiWorkerMirroredStrategy``.
+
+    1. ``fit`` builds a model by reducing its first batch with ``strategy.reduce``, which this
+       strategy refuses for an ``(x, y)`` pair: the model, optimizer and metrics are built here
+       from the dataset's element spec instead, leaving that step nothing to do.
+    2. Each step's metrics are averaged across workers along axis 0, which fails for scalar
+       metrics: scalars are averaged as scalars instead.
+
+    Call it after ``compile`` and before ``fit``.
+    """
+    with strategy.scope():
+        model._symbolic_build(data_batch=data.element_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original = tf_trainer.reduce_per_replica
+    if getattr(original, "scalar_safe", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("auto", "mean") or not isinstance(
+                strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return original(values, strategy, reduction)
+
+        def mean(value):
+            local = strategy.experimental_local_results(value)[0]
+            return strategy.reduce("MEAN", value, axis=0 if local.shape.rank else None)
+
+        return tf.nest.map_structure(mean, values)
+
+    reduce_per_replica.scalar_safe = True
+    tf_trainer.reduce_per_replica = reduce_per_replica

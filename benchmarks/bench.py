@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -322,8 +321,9 @@ def print_table(results: dict) -> None:
         rows.append(("Python loop (Pillow + skimage), img/s", f"{base:.0f}", "1.0x"))
         for key, value in pipe.items():
             if isinstance(value, dict):
+                cold = value["first_epoch_images_per_s"]
                 rows.append((f"pipeline {key}, img/s (first epoch)",
-                             f"{value['images_per_s']:.0f} ({value['first_epoch_images_per_s']:.0f})",
+                             f"{value['images_per_s']:.0f} ({cold:.0f})",
                              f"{value['ratio']:.1f}x ({value['first_epoch_ratio']:.1f}x)"))
     mod = results.get("model")
     if mod:

@@ -91,19 +91,25 @@ def resolve_files(source, split: str | None = None, fractions=DEFAULT_FRACTIONS,
     return chosen
 
 
+def read_resized_or_skip(path: str, short_side: int,
+                         stats: DecodeStats) -> tuple[np.ndarray, bool]:
+    """Reads ``path`` resized to ``short_side``; an unreadable file is logged, counted in
+    ``stats`` and answered with ``(placeholder, False)`` so a pipeline can filter it out."""
+    try:
+        rgb = resize_short_side(read_rgb(path, max_side=short_side), short_side)
+    except ImageReadError as error:
+        log.warning("skipping %s", error)
+        stats.fail(path, str(error).removeprefix(f"{path}: "))
+        return np.zeros((1, 1, 3), np.uint8), False
+    stats.ok()
+    return rgb, True
+
+
 def _decode_files(paths: Sequence[str], short_side: int, stats: DecodeStats) -> tf.data.Dataset:
     """Decodes image files in parallel with Pillow, skipping unreadable ones."""
 
     def load(path_bytes, side):
-        path = path_bytes.decode("utf-8")
-        try:
-            rgb = resize_short_side(read_rgb(path, max_side=int(side)), int(side))
-        except ImageReadError as error:
-            log.warning("skipping %s", error)
-            stats.fail(path, str(error).removeprefix(f"{path}: "))
-            return np.zeros((1, 1, 3), np.uint8), False
-        stats.ok()
-        return rgb, True
+        return read_resized_or_skip(path_bytes.decode("utf-8"), int(side), stats)
 
     def load_tf(path):
         image, ok = tf.numpy_function(load, [path, short_side], [tf.uint8, tf.bool],
@@ -112,13 +118,13 @@ def _decode_files(paths: Sequence[str], short_side: int, stats: DecodeStats) -> 
         ok.set_shape([])
         return image, ok
 
-    ds = tf.data.Dataset.from_tensor_slices(list(paths))
     def decoded(image, ok):
         return ok
 
     def image_only(image, ok):
         return image
 
+    ds = tf.data.Dataset.from_tensor_slices(list(paths))
     ds = ds.map(load_tf, num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.filter(decoded).map(image_only)
 

@@ -21,13 +21,11 @@ import csv
 import logging
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from colorizer import records
 from colorizer.color import rgb_to_l_ab
-from colorizer.data import DecodeStats, resize_short_side_tf, resolve_files
-from colorizer.images import ImageReadError, read_rgb, resize_short_side
+from colorizer.data import DecodeStats, read_resized_or_skip, resize_short_side_tf, resolve_files
 from colorizer.imagenet_pets import breed_from_filename, breed_species, normalize_breed
 
 log = logging.getLogger(__name__)
@@ -95,15 +93,7 @@ def _file_labels(files: list[str], source, labels) -> tuple[list[str], list[str]
 
 def _decode_files(files, names, breeds, species, image_size: int, stats: DecodeStats):
     def load(path_bytes):
-        path = path_bytes.decode("utf-8")
-        try:
-            rgb = resize_short_side(read_rgb(path, max_side=image_size), image_size)
-        except ImageReadError as error:
-            log.warning("skipping %s", error)
-            stats.fail(path, str(error).removeprefix(f"{path}: "))
-            return np.zeros((1, 1, 3), np.uint8), False
-        stats.ok()
-        return rgb, True
+        return read_resized_or_skip(path_bytes.decode("utf-8"), image_size, stats)
 
     def load_tf(path, name, breed, kind):
         image, ok = tf.numpy_function(load, [path], [tf.uint8, tf.bool], stateful=False)

@@ -38,6 +38,7 @@ import numpy as np
 
 from colorizer.auc import accuracy_curves, area_under_curve
 from colorizer.color import l_ab_to_rgb, lab_to_rgb, lightness_to_gray_rgb
+from colorizer.colorfulness import colorfulness  # noqa: F401  (part of this module's API)
 # Summaries live in their own module; these names are part of this module's interface too.
 from colorizer.summaries import (DEFAULT_THRESHOLD, HIGHER_IS_BETTER, aggregate,  # noqa: F401
                                  describe, metric_label, summarize, summary_markdown, verdict)
@@ -121,24 +122,6 @@ def ssim(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> np.ndarray:
                                     use_sample_covariance=False)
               for p, t in zip(batch_p, batch_t)]
     return np.asarray(values, np.float64).reshape(pred_rgb.shape[:-3])
-
-
-def colorfulness(rgb: np.ndarray) -> np.ndarray:
-    """Hasler and Suesstrunk's colorfulness per image of RGB in [0, 1] (0 for gray images).
-
-    Args:
-        rgb: ``(H, W, 3)`` or ``(B, H, W, 3)``; scaled to 0..255 as in the original paper.
-
-    Returns:
-        A scalar per image; about 15 is "slightly colourful", 60 "quite", above 100 "extremely".
-    """
-    rgb = np.asarray(rgb, np.float64) * 255.0
-    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    rg, yb = red - green, 0.5 * (red + green) - blue
-    axes = (-2, -1)
-    spread = np.sqrt(np.var(rg, axis=axes) + np.var(yb, axis=axes))
-    centre = np.sqrt(np.mean(rg, axis=axes) ** 2 + np.mean(yb, axis=axes) ** 2)
-    return spread + 0.3 * centre
 
 
 def out_of_gamut(lightness: np.ndarray, ab: np.ndarray,

@@ -6,8 +6,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from colorizer.fileio import atomic_path
-from colorizer.plots import plot_before_after, plt
+from colorizer.plots import plot_before_after, plt, save_figure
 
 _STYLES = {"model": ("tab:blue", "-"), "gray": ("tab:gray", "-"),
            "model_rebalanced": ("tab:blue", "--"), "gray_rebalanced": ("tab:gray", "--")}
@@ -47,7 +46,7 @@ def plot_accuracy_curves(thresholds: np.ndarray, curves: Mapping[str, np.ndarray
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
-    _save(figure, out_png)
+    save_figure(figure, out_png)
     return figure
 
 
@@ -69,7 +68,7 @@ def plot_histograms(values: Mapping[str, np.ndarray], xlabel: str,
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    _save(figure, out_png)
+    save_figure(figure, out_png)
     return figure
 
 
@@ -99,12 +98,3 @@ def plot_examples(images: Sequence[Sequence[np.ndarray]], labels: Sequence[str],
     Figures 7-12."""
     return plot_before_after(images, ["input (gray)", "colorized", "ground truth"], out_png,
                              row_labels=list(labels))
-
-
-def _save(figure, out_png) -> None:
-    """Saves atomically and closes the figure (left open when ``out_png`` is ``None``)."""
-    if out_png is None:
-        return
-    with atomic_path(out_png, suffix=".png") as temporary:
-        figure.savefig(temporary, dpi=110)
-    plt.close(figure)

@@ -43,7 +43,7 @@ def plot_loss(batch_loss_csv: str | os.PathLike, out_png: str | os.PathLike,
     if len(losses) and losses.min() > 0 and losses.max() / losses.min() > 20:
         axes.set_yscale("log")
     figure.tight_layout()
-    _save(figure, out_png)
+    save_figure(figure, out_png)
     return figure
 
 
@@ -72,11 +72,12 @@ def plot_before_after(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str
             if c == 0 and row_labels is not None:
                 ax.set_xlabel(row_labels[r], fontsize=8)
     figure.tight_layout()
-    _save(figure, out_png)
+    save_figure(figure, out_png)
     return figure
 
 
-def _save(figure, out_png) -> None:
+def save_figure(figure, out_png) -> None:
+    """Saves ``figure`` atomically and closes it (left open when ``out_png`` is ``None``)."""
     if out_png is None:
         return
     with atomic_path(out_png, suffix=".png") as temporary:
@@ -97,5 +98,5 @@ def plot_image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None =
             if titles is not None:
                 ax.set_title(titles[i], fontsize=9)
     figure.tight_layout()
-    _save(figure, out_png)
+    save_figure(figure, out_png)
     return figure

@@ -91,6 +91,27 @@ def resolve_files(source, split: str | None = None, fractions=DEFAULT_FRACTIONS,
     return chosen
 
 
+def resolve_source(source, split: str | None = None, *,
+                   seed: int = 0) -> tuple[bool, list[str]]:
+    """The files a dataset source stands for: ``(True, shard files)`` for TFRecord shards, or
+    ``(False, image files)`` for folders and images, of one split when ``split`` is given.
+
+    Raises:
+        FileNotFoundError: The source holds no shard or image (of that split).
+    """
+    if records.is_shard_source(source):
+        files = (list(map(os.fspath, source)) if isinstance(source, (list, tuple))
+                 else records.find_shards(os.fspath(source), split))
+        if not files:
+            raise FileNotFoundError(f"no {split or ''} shards found in {source}")
+        return True, files
+    files = resolve_files(source, split, seed=seed)
+    if not files:
+        raise FileNotFoundError(f"no images found in {source}" + (
+            f" for split {split!r}" if split else ""))
+    return False, files
+
+
 def read_resized_or_skip(path: str, short_side: int,
                          stats: DecodeStats) -> tuple[np.ndarray, bool]:
     """Reads ``path`` resized to ``short_side``; an unreadable file is logged, counted in
@@ -207,18 +228,11 @@ def make_dataset(
     short_side = int(round(image_size * resize_ratio)) if training else image_size
     drop_remainder = training if drop_remainder is None else drop_remainder
 
-    if records.is_shard_source(source):
-        files = (list(map(os.fspath, source)) if isinstance(source, (list, tuple))
-                 else records.find_shards(os.fspath(source), split))
-        if not files:
-            raise FileNotFoundError(f"no {split or ''} shards found in {source}")
+    from_shards, files = resolve_source(source, split, seed=seed)
+    if from_shards:
         ds = _decode_shards(files, short_side)
         use_file_sharding = len(files) >= num_workers() > 1
     else:
-        files = resolve_files(source, split, seed=seed)
-        if not files:
-            raise FileNotFoundError(f"no images found in {source}" + (
-                f" for split {split!r}" if split else ""))
         ds = _decode_files(files, short_side, stats)
         use_file_sharding = False
 

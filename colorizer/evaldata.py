@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from colorizer import records
 from colorizer.color import rgb_to_l_ab
-from colorizer.data import DecodeStats, read_resized_or_skip, resize_short_side_tf, resolve_files
+from colorizer.data import DecodeStats, read_resized_or_skip, resize_short_side_tf, resolve_source
 from colorizer.imagenet_pets import breed_from_filename, breed_species, normalize_breed
 
 log = logging.getLogger(__name__)
@@ -153,17 +153,10 @@ def make_eval_dataset(source, *, image_size: int = 224, batch_size: int = 16,
         raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
     stats = stats if stats is not None else DecodeStats()
     split = resolve_split(source, split)
-    if records.is_shard_source(source):
-        files = (list(map(os.fspath, source)) if isinstance(source, (list, tuple))
-                 else records.find_shards(os.fspath(source), split))
-        if not files:
-            raise FileNotFoundError(f"no {split or ''} shards found in {source}")
+    from_shards, files = resolve_source(source, split)
+    if from_shards:
         ds = _decode_shards(files, image_size)
     else:
-        files = resolve_files(source, split)
-        if not files:
-            raise FileNotFoundError(f"no images found in {source}" + (
-                f" for split {split!r}" if split else ""))
         labels = labels or find_labels(source)
         ds = _decode_files(files, *_file_labels(files, source, labels), image_size, stats)
     if limit is not None:

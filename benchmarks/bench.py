@@ -52,8 +52,8 @@ def timed(function, repeats: int = 3) -> float:
 # ----------------------------------------------------------------------------- pipeline
 def make_photos(folder: str, count: int, seed: int = 0) -> list[str]:
     """``count`` JPEG photos of PHOTO_SHAPE cut at random from the bundled sample photos."""
-    from colorizer import samples
-    from colorizer.images import read_rgb
+    from colorizer.data import samples
+    from colorizer.data.images import read_rgb
 
     rng = np.random.default_rng(seed)
     sources = [read_rgb(p) for p in samples.available()]
@@ -74,7 +74,7 @@ def make_photos(folder: str, count: int, seed: int = 0) -> list[str]:
 def write_shards(paths: list[str], folder: str, count: int = 4) -> None:
     import tensorflow as tf
 
-    from colorizer import records
+    from colorizer.data import records
 
     for index in range(count):
         name = os.path.join(folder, records.shard_name("train", index, count))
@@ -102,8 +102,8 @@ def python_loop(paths: list[str], batch_size: int) -> int:
 
 
 def bench_pipeline(quick: bool) -> dict:
-    from colorizer.config import AugmentConfig
-    from colorizer.data import make_dataset
+    from colorizer.data.config import AugmentConfig
+    from colorizer.data.pipeline import make_dataset
 
     count, batch = (128, 32) if quick else (512, 32)
     work = tempfile.mkdtemp(prefix="colorizer-bench-")
@@ -162,7 +162,7 @@ def bench_model(quick: bool) -> dict:
     import keras
     import tensorflow as tf
 
-    from colorizer.model import build_colorizer, count_macs
+    from colorizer.model.network import build_colorizer, count_macs
 
     flops = 2.0 * count_macs(SIZE)
     peak = matmul_rate(quick)
@@ -215,8 +215,8 @@ class _TimedModel:
 
 
 def test_photo(megapixels: float) -> np.ndarray:
-    from colorizer import samples
-    from colorizer.images import read_rgb
+    from colorizer.data import samples
+    from colorizer.data.images import read_rgb
 
     photo = read_rgb(samples.available()[0])
     height = int(round((megapixels * 1e6 * 3 / 4) ** 0.5))
@@ -225,8 +225,8 @@ def test_photo(megapixels: float) -> np.ndarray:
 
 
 def bench_colorize(quick: bool) -> dict:
-    from colorizer.infer import colorize
-    from colorizer.model import build_colorizer
+    from colorizer.inference.full_resolution import colorize
+    from colorizer.model.network import build_colorizer
 
     model = _TimedModel(build_colorizer(weights=None))
     colorize(model, test_photo(0.1))  # builds the predict function
@@ -269,7 +269,7 @@ def memory_child(job: str) -> None:
     """Runs one job in this (fresh) process and prints its peak resident memory."""
     import tensorflow as tf
 
-    from colorizer.model import build_colorizer
+    from colorizer.model.network import build_colorizer
 
     model = build_colorizer(weights=None)
     before = peak_rss_mb()
@@ -280,7 +280,7 @@ def memory_child(job: str) -> None:
         for _ in range(2):
             model.train_on_batch(x, y)
     else:
-        from colorizer.infer import colorize
+        from colorizer.inference.full_resolution import colorize
 
         colorize(model, test_photo(12))
     print(json.dumps({"peak_mb": peak_rss_mb(), "model_built_mb": before}))

@@ -26,8 +26,8 @@ FOLDER_PHOTOS = 6
 def _photo(megapixels: float, folder: str) -> str:
     import cv2
 
-    from colorizer import samples
-    from colorizer.images import read_rgb
+    from colorizer.data import samples
+    from colorizer.data.images import read_rgb
 
     width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
     height = int(round(width * 3 / 4))
@@ -48,11 +48,12 @@ def measure(megapixels: float, repeats: int, render_size: int) -> dict:
     Times are the best of ``repeats`` runs: on a shared machine the best run is the one least
     disturbed by other work, as ``timeit`` reasons.
     """
-    from colorizer.batch_colorize import colorize_inputs
-    from colorizer.infer import image_lightness, merge_lightness_ab, model_input, predict_ab_batch
-    from colorizer.inputs import Source, read_source
-    from colorizer.model import build_colorizer
-    from colorizer.outputs import colorized_tag, write_image
+    from colorizer.inference.batch import colorize_inputs
+    from colorizer.inference.full_resolution import (
+        image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
+    from colorizer.inference.inputs import Source, read_source
+    from colorizer.inference.outputs import colorized_tag, write_image
+    from colorizer.model.network import build_colorizer
 
     model = build_colorizer(weights=None)
     with tempfile.TemporaryDirectory() as folder:

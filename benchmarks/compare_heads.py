@@ -44,8 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def evaluate(model, test_ds) -> dict[str, dict[str, float]]:
     """Mean metrics of the model, the gray baseline and the truth (colourfulness only)."""
-    from colorizer.colorfulness import colorfulness_batches
-    from colorizer.metrics import evaluate_batches, summarize
+    from colorizer.evaluation.colorfulness import colorfulness_batches
+    from colorizer.evaluation.metrics import evaluate_batches, summarize
 
     summary = summarize(evaluate_batches(model, test_ds, progress=False))
     colourful = colorfulness_batches(model, test_ds, progress=False)
@@ -76,14 +76,15 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from colorizer.classification import ab_distribution_from_dataset
-    from colorizer.config import ModelConfig, TrainConfig
-    from colorizer.data import make_dataset
-    from colorizer.demo import DemoConfig, build_crop_folders, colorize_holdout
+    from colorizer.cli.demo import DemoConfig, build_crop_folders, colorize_holdout
+    from colorizer.data.ab_distribution import ab_distribution_from_dataset
+    from colorizer.data.pipeline import make_dataset
     from colorizer.fileio import write_json, write_text
-    from colorizer.model import set_temperature
+    from colorizer.model.config import ModelConfig
+    from colorizer.model.network import set_temperature
     from colorizer.plots import plot_before_after
-    from colorizer.train import train
+    from colorizer.training.config import TrainConfig
+    from colorizer.training.train import train
 
     demo = DemoConfig(out=args.out, image_size=args.image_size, crops_per_photo=args.crops,
                       batch_size=args.batch_size, seed=args.seed)

@@ -19,9 +19,9 @@ import time
 import numpy as np
 from PIL import Image
 
-from colorizer import samples
-from colorizer.download import download_urls
-from colorizer.images import read_rgb
+from colorizer.data import samples
+from colorizer.data.download import download_urls
+from colorizer.data.images import read_rgb
 
 
 def make_jpegs(count: int, size: tuple[int, int] = (128, 96)) -> list[bytes]:

@@ -1,10 +1,18 @@
 """colorizer: turn grayscale photos into colour ones with a DenseNet121-based network.
 
-The package is imported by the notebooks and the ``colorizer`` command line. Modules, one job
-each: ``color`` (sRGB <-> Lab), ``model`` (the network), ``data`` (tf.data pipelines), ``train``
-(resumable training), ``infer`` (full-resolution colorization), ``batch_colorize`` (files,
-folders and URLs in, photos and a manifest out), ``metrics`` (the paper's metrics and
-baselines), ``demo`` (the offline end-to-end job).
+The package follows the data flow, one subpackage per stage; imports run one way, from the
+command line down to the base modules:
+
+* ``colorizer.data``: photos in (folders, URLs, Oxford-IIIT Pet, Drive archives), checked,
+  split, written to TFRecord shards, and read back as ``tf.data`` (L, ab) batches;
+* ``colorizer.model``: the network (DenseNet121 up to ``pool2_pool``, then a decoder), its
+  layers and its two heads (regression, classification over ab bins);
+* ``colorizer.training``: resumable training, callbacks, crash-safe backups, strategies;
+* ``colorizer.evaluation``: per-image metrics beside gray and ground truth, reports, figures;
+* ``colorizer.inference``: any photo at full resolution, folders and URLs in, files out;
+* ``colorizer.cli``: the ``colorizer`` command and the offline demo;
+* base modules every stage may use: ``color`` (sRGB <-> Lab), ``gamut`` (the ab bins),
+  ``fileio`` (atomic writes), ``plots``, ``notebook`` (Colab helpers), ``lazy``.
 
 Example:
     >>> import colorizer
@@ -13,30 +21,20 @@ Example:
 """
 from __future__ import annotations
 
+from colorizer.lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 # Common entry points, imported on first use so `import colorizer` stays cheap and the
 # command line's --help never waits for TensorFlow.
-_LAZY = {
-    "build_colorizer": "colorizer.model",
-    "load_colorizer": "colorizer.model",
-    "make_dataset": "colorizer.data",
-    "train": "colorizer.train",
-    "colorize": "colorizer.infer",
-    "colorize_inputs": "colorizer.batch_colorize",
-    "read_rgb": "colorizer.images",
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "build_colorizer": "colorizer.model.network",
+    "load_colorizer": "colorizer.model.network",
+    "make_dataset": "colorizer.data.pipeline",
+    "train": "colorizer.training.train",
+    "colorize": "colorizer.inference.full_resolution",
+    "colorize_inputs": "colorizer.inference.batch",
+    "read_rgb": "colorizer.data.images",
     "rgb_to_lab": "colorizer.color",
     "lab_to_rgb": "colorizer.color",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'colorizer' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+})

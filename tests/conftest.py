@@ -10,8 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from colorizer import samples  # noqa: E402
-from colorizer.images import read_rgb  # noqa: E402
+from colorizer.data import samples  # noqa: E402
+from colorizer.data.images import read_rgb  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,54 @@
+"""The ``colorizer`` command line. Each subcommand lives in ``colorizer.cli.commands.<name>``
+with a ``register(subparsers)`` that adds its parser and a ``run(args) -> int``.
+
+Heavy libraries (TensorFlow) are imported by the subcommands only, so ``--help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from colorizer import __version__
+
+COMMANDS = ("demo", "download", "prepare", "train", "evaluate", "colorize")
+"""Subcommand modules in ``colorizer.cli.commands``, in the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colorizer",
+        description="Colorize grayscale photos with a DenseNet121-based network "
+                    "(train, evaluate, colorize). Run `colorizer demo` for a first taste.")
+    parser.add_argument("--version", action="version", version=f"colorizer {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"colorizer.cli.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``colorizer`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"colorizer {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

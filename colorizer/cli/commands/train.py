@@ -1,0 +1,111 @@
+"""``colorizer train``: train or resume a model in a run folder."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a model (run again to resume)",
+        description="Trains the colorizer on a folder of photos or prepared TFRecord shards. "
+                    "Everything goes into --run-dir; the same command run again resumes from "
+                    "the last completed epoch, even after the process was killed. "
+                    "--batch-size is per replica: with R replicas (GPUs, TPU cores, workers) "
+                    "each step sees R times the batch and the learning rate is R times "
+                    "--learning-rate.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", required=True,
+                        help="image folder (split by file hash into train/val/test) or "
+                             "a folder of shards from `colorizer prepare`")
+    parser.add_argument("--run-dir", required=True, help="run folder (checkpoints, logs)")
+    parser.add_argument("--preset", default="paper", choices=("paper", "smoke"),
+                        help="defaults for everything not given")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--weights", help="imagenet | none | a weights file")
+    parser.add_argument("--freeze-encoder-epochs", type=int,
+                        help="epochs with the encoder frozen at the start")
+    parser.add_argument("--steps-per-epoch", type=int, help="cap on batches per epoch")
+    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes")
+    parser.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    parser.add_argument("--head", choices=("regression", "classification"),
+                        default="regression",
+                        help="regression: the paper's MSE on ab; classification: colour as "
+                             "classification over the quantised ab gamut (Zhang et al.), with "
+                             "class rebalancing from the data's ab distribution")
+    parser.add_argument("--temperature", type=float, default=0.38,
+                        help="annealed-mean temperature of the classification head (1: the "
+                             "mean, washed out; near 0: the mode, vivid but patchy)")
+    parser.add_argument("--strategy", default="auto",
+                        choices=("auto", "default", "mirrored", "tpu", "multi-worker"),
+                        help="where to train: auto picks multi-worker when TF_CONFIG names "
+                             "several machines, else a TPU, else every GPU (mirrored), else "
+                             "one device")
+    parser.add_argument("--mixed-precision", default="auto", choices=("auto", "on", "off"),
+                        help="16-bit compute with float32 weights (auto: on GPUs and TPUs)")
+    parser.add_argument("--xla", default="auto", choices=("auto", "on", "off"),
+                        help="compile training steps with XLA (auto: on GPUs and TPUs)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from colorizer.data.ab_distribution import find_ab_distribution
+    from colorizer.data.config import AugmentConfig
+    from colorizer.data.pipeline import DecodeStats, make_dataset
+    from colorizer.training.config import get_preset
+    from colorizer.training.distribute import get_strategy, global_batch_size, num_workers
+    from colorizer.training.train import train
+
+    # First: a multi-worker strategy must exist before TensorFlow runs anything else.
+    strategy = get_strategy(args.strategy)
+    preset = get_preset(args.preset)
+    weights = preset.model.weights if args.weights is None else (
+        None if args.weights.lower() == "none" else args.weights)
+    data = dataclasses.replace(
+        preset.data,
+        **{k: v for k, v in (("batch_size", args.batch_size),
+                             ("image_size", args.image_size)) if v is not None},
+        augment=AugmentConfig.none() if args.no_augment else preset.data.augment)
+    train_config = dataclasses.replace(preset.train, **{k: v for k, v in (
+        ("epochs", args.epochs), ("learning_rate", args.learning_rate),
+        ("freeze_encoder_epochs", args.freeze_encoder_epochs),
+        ("steps_per_epoch", args.steps_per_epoch), ("max_minutes", args.max_minutes))
+        if v is not None})
+    if not args.temperature > 0:
+        raise ValueError(f"--temperature must be positive, got {args.temperature}")
+    model_config = dataclasses.replace(preset.model, weights=weights, head=args.head,
+                                       temperature=args.temperature)
+
+    stats = DecodeStats()
+    batch_size = global_batch_size(data.batch_size, strategy)
+    if strategy.num_replicas_in_sync > 1:
+        print(f"{strategy.num_replicas_in_sync} replicas: global batch {batch_size}")
+    common = dict(batch_size=batch_size, image_size=data.image_size, seed=data.seed,
+                  stats=stats, workers=num_workers())
+    train_ds = make_dataset(args.data, split="train", training=True, augment=data.augment,
+                            shuffle_buffer=data.shuffle_buffer, resize_ratio=data.resize_ratio,
+                            cache=data.cache, repeat=train_config.steps_per_epoch is not None,
+                            **common)
+    try:
+        val_ds = make_dataset(args.data, split="val", **common)
+    except FileNotFoundError:
+        val_ds = None
+    # `colorizer prepare` saves the ab distribution beside the shards; without it, train
+    # measures it on a sample of the training batches.
+    distribution = (find_ab_distribution(args.data)
+                    if args.head == "classification" and os.path.isdir(args.data) else None)
+    result = train(train_ds, args.run_dir, val_data=val_ds, model_config=model_config,
+                   train_config=train_config, ab_distribution=distribution,
+                   strategy=strategy, mixed_precision=args.mixed_precision,
+                   jit_compile=args.xla)
+    last = result.history[-1] if result.history else {}
+    print(f"trained {len(result.history)} epochs; last: "
+          + ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch"))
+    if stats.skipped:
+        print(f"skipped {stats.skipped} unreadable files, e.g. {stats.failures[0][0]}")
+    print(f"model: {args.run_dir}/model.keras  best: {args.run_dir}/best.keras")
+    return 0

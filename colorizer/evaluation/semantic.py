@@ -1,0 +1,157 @@
+"""Semantic interpretability: does an ImageNet classifier still recognise the colorized photo?
+
+An off-the-shelf classifier (VGG16 by default) labels three versions of every image: the
+ground truth, the grayscale input (the gray baseline) and the colorization. Colour that helps
+recognition raises top-1 accuracy above the grayscale's; implausible colour lowers it.
+
+* With breed labels (Oxford-IIIT Pet): a **breed hit** is top-1 == the breed's ImageNet class,
+  for breeds that have one (:mod:`colorizer.evaluation.imagenet_pets`); a **species hit** is top-1 in
+  ImageNet's dog range (151-268) for a dog, or cat range (281-285) for a cat.
+* Always: **agreement**, whether the top-1 equals the classifier's own top-1 on the ground
+  truth. It needs no labels.
+
+Example:
+    >>> classifier = load_classifier("vgg16", weights="imagenet")
+    >>> classifier.top1(rgb_batch)          # float RGB in [0, 1], any size
+    array([285, 162])
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable
+
+import numpy as np
+
+from colorizer.evaluation.imagenet_pets import breed_species, imagenet_class, species_of_class
+
+
+def caffe_preprocess(rgb: np.ndarray) -> np.ndarray:
+    """VGG16's input: BGR in 0..255 minus the ImageNet mean (``vgg16.preprocess_input``)."""
+    import keras
+
+    return keras.applications.vgg16.preprocess_input(np.asarray(rgb, np.float32) * 255.0)
+
+
+def unit_preprocess(rgb: np.ndarray) -> np.ndarray:
+    """RGB in [0, 1], unchanged: for classifiers that normalise inside themselves."""
+    return np.asarray(rgb, np.float32)
+
+
+PREPROCESSORS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "caffe": caffe_preprocess, "vgg16": caffe_preprocess, "unit": unit_preprocess,
+}
+"""Named input preprocessings; a classifier may also take any callable."""
+
+
+@dataclasses.dataclass
+class Classifier:
+    """An ImageNet classifier with its input size and preprocessing.
+
+    Attributes:
+        model: A Keras model from images to 1000 class scores.
+        input_size: ``(height, width)`` images are resized to.
+        preprocess: Maps float RGB in [0, 1] ``(B, H, W, 3)`` to the model's input.
+        name: Shown in reports.
+        weights: Description of the weights, shown in reports.
+    """
+
+    model: object
+    input_size: tuple[int, int] = (224, 224)
+    preprocess: Callable[[np.ndarray], np.ndarray] = caffe_preprocess
+    name: str = "vgg16"
+    weights: str = "imagenet"
+
+    def top1(self, rgb: np.ndarray) -> np.ndarray:
+        """Top-1 class index of each image of a batch of float RGB in [0, 1]."""
+        import tensorflow as tf
+
+        rgb = np.asarray(rgb, np.float32)
+        if rgb.shape[1:3] != tuple(self.input_size):
+            rgb = tf.image.resize(rgb, self.input_size, method="bilinear",
+                                  antialias=True).numpy()
+        scores = np.asarray(self.model.predict_on_batch(self.preprocess(np.clip(rgb, 0, 1))))
+        return np.argmax(scores.reshape(len(rgb), -1), axis=-1).astype(np.int64)
+
+
+def _model_input_size(model, default: int) -> tuple[int, int]:
+    shape = getattr(model, "input_shape", None)
+    if shape and len(shape) == 4 and shape[1] and shape[2]:
+        return int(shape[1]), int(shape[2])
+    return default, default
+
+
+def load_classifier(classifier="vgg16", weights: str | None = "imagenet", *,
+                    preprocess: str | Callable | None = None,
+                    image_size: int = 224) -> Classifier | None:
+    """Builds the classifier of the semantic metric.
+
+    Args:
+        classifier: ``"vgg16"``, ``"none"``/``None`` (no semantic metric), a Keras model
+            (1000 outputs), or a ready :class:`Classifier`.
+        weights: For ``"vgg16"``: ``"imagenet"`` (downloaded by Keras, as in Colab),
+            ``None``/``"none"`` (random: the pipeline runs, the numbers mean nothing), or the
+            path of a VGG16 weights file for machines without internet.
+        preprocess: ``"caffe"`` (VGG16's), ``"unit"`` (RGB in [0, 1]) or a callable; defaults
+            to ``"caffe"``.
+        image_size: Input side for a model without a fixed input size.
+
+    Returns:
+        A :class:`Classifier`, or ``None`` when ``classifier`` is ``"none"``/``None``.
+
+    Raises:
+        FileNotFoundError: ``weights`` names a file that does not exist.
+        ValueError: An unknown classifier or preprocessing name.
+    """
+    if classifier is None or (isinstance(classifier, str) and classifier.lower() == "none"):
+        return None
+    if isinstance(classifier, Classifier):
+        return classifier
+    step = preprocess or "caffe"
+    if isinstance(step, str):
+        if step not in PREPROCESSORS:
+            raise ValueError(f"unknown preprocessing {step!r}; use one of {sorted(PREPROCESSORS)}")
+        step = PREPROCESSORS[step]
+    if isinstance(classifier, str):
+        if classifier.lower() != "vgg16":
+            raise ValueError(f"unknown classifier {classifier!r}; use vgg16 or none")
+        import keras
+
+        if isinstance(weights, str) and weights.lower() == "none":
+            weights = None
+        if weights not in (None, "imagenet") and not os.path.isfile(os.fspath(weights)):
+            raise FileNotFoundError(f"classifier weights file not found: {weights} (use "
+                                    "imagenet, none, or the path of a VGG16 .h5 weights file)")
+        model = keras.applications.VGG16(weights=weights, include_top=True)
+        return Classifier(model, (224, 224), step, "vgg16", str(weights or "none (random)"))
+    return Classifier(classifier, _model_input_size(classifier, image_size), step,
+                      getattr(classifier, "name", "classifier"), "given")
+
+
+def semantic_hits(top1: np.ndarray, truth_top1: np.ndarray, breeds, species) -> dict:
+    """Per-image semantic scores of one version of the images (model, gray or truth).
+
+    Args:
+        top1: Its top-1 ImageNet classes, ``(B,)``.
+        truth_top1: The top-1 classes of the ground-truth images, ``(B,)``.
+        breeds: Breed label per image (``""`` when unknown).
+        species: ``"cat"``/``"dog"`` per image (``""`` when unknown: then taken from the
+            breed when it is an Oxford-IIIT Pet breed).
+
+    Returns:
+        ``{"top1", "breed_hit", "species_hit", "agreement"}`` arrays ``(B,)``; hits are 1.0
+        or 0.0, and NaN where the label (or the breed's ImageNet class) is missing.
+    """
+    top1 = np.asarray(top1, np.int64)
+    breed_hit = np.full(len(top1), np.nan)
+    species_hit = np.full(len(top1), np.nan)
+    for i, (predicted, breed, kind) in enumerate(zip(top1, breeds, species)):
+        target = imagenet_class(breed) if breed else None
+        if target is not None:
+            breed_hit[i] = float(predicted == target)
+        kind = kind or (breed_species(breed) if breed else "")
+        if kind in ("cat", "dog"):
+            species_hit[i] = float(species_of_class(int(predicted)) == kind)
+    return {"top1": top1.astype(np.float64), "breed_hit": breed_hit,
+            "species_hit": species_hit,
+            "agreement": (top1 == np.asarray(truth_top1, np.int64)).astype(np.float64)}

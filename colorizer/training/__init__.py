@@ -1,0 +1,18 @@
+"""Stage 3, training: a model and batches in, a resumable run folder out.
+
+``train`` runs the phases (frozen encoder, then all) with ``callbacks`` (logs, best model,
+time limit, live plots) and ``backup`` (crash-safe resume); ``distribute`` picks the strategy,
+precision and batch scaling; ``config`` holds the settings and presets.
+
+Example:
+    >>> from colorizer.training import train
+    >>> result = train(train_ds, "runs/first", val_data=val_ds)
+"""
+from colorizer.lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "train": "colorizer.training.train",
+    "TrainConfig": "colorizer.training.config",
+    "get_preset": "colorizer.training.config",
+    "get_strategy": "colorizer.training.distribute",
+})

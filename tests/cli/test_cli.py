@@ -1,0 +1,89 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorizer.cli import main
+from colorizer.data.images import read_rgb
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "colorizer", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=900)
+
+
+def test_help_lists_every_command_and_is_fast():
+    result = _cli("--help")
+    assert result.returncode == 0
+    for command in ("demo", "download", "prepare", "train", "evaluate", "colorize"):
+        assert command in result.stdout
+    probe = subprocess.run([sys.executable, "-c",
+                            "import sys; from colorizer.cli import build_parser; build_parser();"
+                            "print('tensorflow' in sys.modules)"], capture_output=True, text=True)
+    assert probe.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("command", ["demo", "download", "prepare", "train", "evaluate",
+                                     "colorize"])
+def test_each_command_has_help(command):
+    result = _cli(command, "--help")
+    assert result.returncode == 0 and "usage: colorizer " + command in result.stdout
+
+
+def test_errors_are_one_clear_line(tmp_path, capsys):
+    status = main(["colorize", "--model", str(tmp_path / "none.keras"), "--out",
+                   str(tmp_path / "out"), str(tmp_path)])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "model file not found" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_short_demo_then_colorize_a_folder(tmp_path):
+    out = tmp_path / "demo"
+    result = _cli("demo", "--out", str(out), "--minutes", "0.3", "--crops", "6",
+                  "--image-size", "32", "--batch-size", "8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("model.keras", "history.csv", "loss.png", "before_after.png", "metrics.md",
+                 "report.md", "report.json"):
+        assert (out / name).is_file(), name
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["metrics"]) == {"model", "gray"}
+    assert "gray baseline" in (out / "report.md").read_text()
+    colorized = sorted(os.listdir(out / "colorized"))
+    assert len(colorized) == 3
+
+    # The demo model colorizes a folder with a corrupt file among good ones.
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.full((50, 70), 90, np.uint8)).save(photos / "gray.png")
+    Image.fromarray(read_rgb(out / "colorized" / colorized[0])).save(photos / "color.jpg")
+    (photos / "corrupt.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    result = _cli("colorize", "--model", str(out / "model.keras"), "--out",
+                  str(tmp_path / "out"), str(photos))
+    assert result.returncode == 1
+    assert "corrupt.jpg" in result.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["color.jpg", "gray.png", "manifest.jsonl"]
+    assert read_rgb(tmp_path / "out" / "gray.png").shape == (50, 70, 3)
+
+
+@pytest.mark.slow
+def test_train_command_runs_and_resumes(tmp_path, photos):
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i in range(16):
+        photo = photos[i % len(photos)]
+        Image.fromarray(photo[i * 5:i * 5 + 120, i * 3:i * 3 + 140]).save(data / f"p{i:02d}.jpg")
+    args = ["train", "--data", str(data), "--run-dir", str(tmp_path / "run"), "--preset", "smoke",
+            "--image-size", "32", "--epochs", "1"]
+    first = _cli(*args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "trained 1 epochs" in first.stdout
+    second = _cli(*args[:-1], "2")  # same run folder, one more epoch: resumes
+    assert second.returncode == 0, second.stderr[-3000:]
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["0", "1"]

@@ -1,0 +1,87 @@
+import keras
+import numpy as np
+import pytest
+
+from colorizer.model.network import (
+    ENCODER_CUT, build_colorizer, count_macs, load_colorizer, set_encoder_trainable)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_colorizer(weights=None)
+
+
+def test_encoder_is_densenet_cut_at_pool2_pool(model):
+    densenet = keras.applications.DenseNet121(weights=None, include_top=False,
+                                              input_shape=(224, 224, 3))
+    assert densenet.layers[52].name == ENCODER_CUT
+    encoder = model.get_layer("encoder")
+    assert encoder.layers[-1].name == ENCODER_CUT
+    assert len(encoder.layers) == 53
+    assert tuple(densenet.get_layer(ENCODER_CUT).output.shape) == (None, 28, 28, 128)
+
+
+@pytest.mark.parametrize("shape", [(224, 224), (64, 96), (32, 32)])
+def test_output_shape_and_range(model, shape):
+    lightness = np.random.default_rng(0).uniform(0, 100, (2, *shape, 1)).astype("float32")
+    ab = model.predict_on_batch(lightness)
+    assert ab.shape == (2, *shape, 2)
+    assert ab.dtype == np.float32
+    assert np.abs(ab).max() <= 128.0
+
+
+def test_save_reload_gives_identical_outputs(model, tmp_path):
+    path = tmp_path / "m.keras"
+    model.save(path)
+    restored = load_colorizer(path)
+    lightness = np.random.default_rng(1).uniform(0, 100, (1, 64, 64, 1)).astype("float32")
+    np.testing.assert_array_equal(model.predict_on_batch(lightness),
+                                  restored.predict_on_batch(lightness))
+
+
+def test_weights_from_file_restores_model(model, tmp_path):
+    model.save_weights(tmp_path / "w.weights.h5")
+    model.save(tmp_path / "m.keras")
+    lightness = np.full((1, 32, 32, 1), 40.0, "float32")
+    for path in ("w.weights.h5", "m.keras"):
+        rebuilt = build_colorizer(weights=str(tmp_path / path))
+        np.testing.assert_allclose(rebuilt.predict_on_batch(lightness),
+                                   model.predict_on_batch(lightness), atol=1e-5)
+
+
+def test_float32_output_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed = build_colorizer(weights=None)
+        assert mixed.get_layer("decoder1_conv").compute_dtype == "float16"
+        ab = mixed.predict_on_batch(np.full((1, 32, 32, 1), 50.0, "float32"))
+        assert ab.dtype == np.float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_freezing_the_encoder(model):
+    frozen = build_colorizer(weights=None, freeze_encoder=True)
+    assert not frozen.get_layer("encoder").trainable
+    assert len(frozen.trainable_weights) < len(model.trainable_weights)
+    set_encoder_trainable(frozen, True)
+    assert len(frozen.trainable_weights) == len(model.trainable_weights)
+
+
+def test_clear_errors_for_bad_inputs(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        build_colorizer(weights=str(tmp_path / "missing.keras"))
+    with pytest.raises(FileNotFoundError, match="colorizer demo"):
+        load_colorizer(tmp_path / "missing.keras")
+    (tmp_path / "bad.keras").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable"):
+        load_colorizer(tmp_path / "bad.keras")
+    with pytest.raises(ValueError, match="multiple of 8"):
+        build_colorizer(weights=None, image_size=100)
+
+
+def test_macs_and_parameters_are_in_the_expected_range(model):
+    macs = count_macs(224)
+    # conv1 alone is 112*112*7*7*3*64 = 118M MACs; the cut encoder + decoder are ~1.9G.
+    assert 1.5e9 < macs < 2.5e9
+    assert 0.5e6 < model.count_params() < 0.8e6

@@ -1,0 +1,145 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
+from colorizer.training.train import read_history
+
+JOB = os.path.join(os.path.dirname(__file__), "train_job.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STEPS = 4
+
+
+def _tiny_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(STEPS * 8, 3)).astype("float32")
+    return x, x.sum(axis=1, keepdims=True)
+
+
+class EpochCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def _fit(model, folder, epochs):
+    counter = EpochCounter()
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=epochs, verbose=0,
+              callbacks=[counter, AtomicBackupAndRestore(str(folder))])
+    return counter.epochs
+
+
+def test_backup_restores_weights_optimizer_and_epoch(tmp_path):
+    first = _tiny_model()
+    assert _fit(first, tmp_path, 3) == [0, 1, 2]
+    assert saved_epoch(str(tmp_path)) == 3
+    # Only the newest backup and the one before it are kept.
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".h5")) == [
+        "epoch-00002.weights.h5", "epoch-00003.weights.h5"]
+    again = _tiny_model()
+    assert _fit(again, tmp_path, 3) == []  # nothing left to train
+    assert int(again.optimizer.iterations.numpy()) == 3 * STEPS
+    for a, b in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_damaged_backup_falls_back_to_the_one_before(tmp_path):
+    _fit(_tiny_model(), tmp_path, 3)
+    # A kill while a backup is written leaves a stray temporary file and never touches the
+    # state; a damaged committed file (a failing disk) makes the restore use the previous one.
+    (tmp_path / ".tmp-half.weights.h5").write_bytes(b"\x89HDF\r\n half")
+    (tmp_path / "epoch-00003.weights.h5").write_bytes(b"garbage")
+    model = _tiny_model()
+    assert _fit(model, tmp_path, 3) == [2]  # resumed after epoch 2, trained epoch 3 again
+    assert int(model.optimizer.iterations.numpy()) == 3 * STEPS
+    assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 3
+
+
+def test_keras_backups_of_older_runs_still_resume(tmp_path):
+    x, y = _data()
+    _tiny_model().fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[
+        keras.callbacks.BackupAndRestore(str(tmp_path), delete_checkpoint=False)])
+    assert saved_epoch(str(tmp_path)) == 2
+    assert _fit(_tiny_model(), tmp_path, 3) == [2]
+
+
+def test_trim_csv_keeps_rows_before_the_limit_and_drops_cut_lines(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss\n0,5.0\n1,4.0\n2,3.0\n3,2.")
+    assert trim_csv(str(path), "epoch", 2) == 2
+    assert path.read_text().splitlines() == ["epoch,loss", "0,5.0", "1,4.0"]
+    assert trim_csv(str(path), "epoch", 2) == 0
+    assert trim_csv(str(tmp_path / "missing.csv"), "epoch", 1) == 0
+
+
+def _start(data, run_dir, out, *extra):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env.update(PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    return subprocess.Popen(
+        [sys.executable, JOB, "--data", data, "--run-dir", str(run_dir), "--out", str(out),
+         "--epochs", "4", "--steps", "3", *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _kill_when_paused(process, marker, timeout=240):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(marker):
+        if process.poll() is not None:
+            raise AssertionError(process.stderr.read()[-3000:])
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("the training job never reached its pause point")
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_sigkilled_training_resumes_without_repeating_or_losing_epochs(image_folder,
+                                                                        tmp_path_factory):
+    work = tmp_path_factory.mktemp("resume")
+    run, out = work / "run", work / "result.json"
+    # 1. Killed in the middle of epoch 2 (0-based 1): epoch 1 is backed up.
+    _kill_when_paused(_start(image_folder, run, out, "--pause-at", "mid:1",
+                             "--marker", work / "m1"), work / "m1")
+    assert saved_epoch(str(run / "backup" / "full")) == 1
+    # 2. Restarted, then killed after epoch 3 was logged but before its backup committed.
+    _kill_when_paused(_start(image_folder, run, out, "--pause-at", "logged:2",
+                             "--marker", work / "m2"), work / "m2")
+    assert saved_epoch(str(run / "backup" / "full")) == 2
+    with open(run / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+    # 3. Restarted with the same command: it finishes.
+    final = _start(image_folder, run, out)
+    _, err = final.communicate(timeout=400)
+    assert final.returncode == 0, err[-3000:]
+    result = json.loads(out.read_text())
+    # Every epoch once in the file itself, each step's optimizer update kept across kills.
+    with open(run / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2", "3"]
+    assert [row["epoch"] for row in read_history(str(run / "history.csv"))] == [1, 2, 3, 4]
+    assert result["iterations"] == 4 * 3
+    with open(run / "batch_loss.csv") as f:
+        steps = [int(row["step"]) for row in csv.DictReader(f)]
+    assert steps == list(range(1, 13))

@@ -12,6 +12,7 @@ import os
 import sys
 
 from colorizer import __version__
+from colorizer.errors import ColorizerError
 
 COMMANDS = ("demo", "download", "prepare", "train", "evaluate", "colorize")
 """Subcommand modules in ``colorizer.cli.commands``, in the order ``--help`` lists them."""
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args) or 0)
-    except (FileNotFoundError, ValueError) as error:
+    except (ColorizerError, FileNotFoundError, ValueError) as error:
         print(f"colorizer {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

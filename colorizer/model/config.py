@@ -12,7 +12,7 @@ class ModelConfig:
         weights: ``"imagenet"``, ``None`` or a weights file (see ``build_colorizer``).
         decoder_filters: Filters of the three decoder blocks.
         head: ``"regression"`` (the paper) or ``"classification"`` (colour as
-            classification over the quantised ab gamut, see ``colorizer.classification``).
+            classification over the quantised ab gamut, see ``colorizer.model.classification``).
         temperature: Annealed-mean temperature of the classification head.
     """
 

@@ -31,7 +31,7 @@ class TrainConfig:
         max_minutes: Stop after this many minutes of training (``None``: no limit).
         lr_scaling: How ``learning_rate`` (tuned for one replica's batch) grows with the
             replicas of a ``tf.distribute`` strategy: ``"linear"``, ``"sqrt"`` or ``"none"``
-            (see :func:`colorizer.distribute.scaled_learning_rate`).
+            (see :func:`colorizer.training.distribute.scaled_learning_rate`).
     """
 
     epochs: int = 40

@@ -85,3 +85,48 @@ def test_macs_and_parameters_are_in_the_expected_range(model):
     # conv1 alone is 112*112*7*7*3*64 = 118M MACs; the cut encoder + decoder are ~1.9G.
     assert 1.5e9 < macs < 2.5e9
     assert 0.5e6 < model.count_params() < 0.8e6
+
+
+def _rewrite_config(path, rewrite):
+    """Rewrites ``config.json`` inside a ``.keras`` zip in place, other members unchanged."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = json.dumps(rewrite(json.loads(members["config.json"]))).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("head", ["regression", "classification"])
+def test_files_saved_before_the_layout_change_still_load(tmp_path, head):
+    # Files written before the package moved into subpackages name the old modules
+    # (``colorizer.layers``, ``colorizer.classification``); they must load through the
+    # registered names, which stay ``colorizer>ClassName``.
+    old_modules = {"LightnessToImageNetRGB": "colorizer.layers",
+                   "BilinearUpsampling": "colorizer.layers",
+                   "AnnealedMeanDecoding": "colorizer.classification"}
+    seen = set()
+
+    def to_old_paths(node):
+        if isinstance(node, dict):
+            if node.get("class_name") in old_modules:
+                assert node["registered_name"] == f"colorizer>{node['class_name']}"
+                node["module"] = old_modules[node["class_name"]]
+                seen.add(node["class_name"])
+            return {key: to_old_paths(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [to_old_paths(value) for value in node]
+        return node
+
+    model = build_colorizer(weights=None, head=head, image_size=32)
+    path = tmp_path / "old.keras"
+    model.save(path)
+    _rewrite_config(path, to_old_paths)
+    expected = {"LightnessToImageNetRGB", "BilinearUpsampling"}
+    assert seen >= expected | ({"AnnealedMeanDecoding"} if head == "classification" else set())
+    lightness = np.random.default_rng(2).uniform(0, 100, (1, 32, 32, 1)).astype("float32")
+    np.testing.assert_array_equal(load_colorizer(path).predict_on_batch(lightness),
+                                  model.predict_on_batch(lightness))

@@ -160,9 +160,12 @@ def _one_line(error: BaseException) -> str:
 def static_batches(val_data: tf.data.Dataset, train_data: tf.data.Dataset) -> tf.data.Dataset:
     """Validation batches of one fixed shape, as TPUs need: the training batch size, the last
     short batch dropped. A dataset whose batches are already static is returned unchanged."""
-    if val_data.element_spec[0].shape[:1].is_fully_defined():
+    def batch_of(dataset: tf.data.Dataset):
+        return tf.nest.flatten(dataset.element_spec)[0].shape[0]
+
+    if batch_of(val_data) is not None:
         return val_data
-    batch = train_data.element_spec[0].shape[0]
+    batch = batch_of(train_data)
     if batch is None:
         raise ValueError("TPU training needs batches of a fixed size: make the training "
                          "dataset with drop_remainder=True")

@@ -85,3 +85,31 @@ def test_macs_and_parameters_are_in_the_expected_range(model):
     # conv1 alone is 112*112*7*7*3*64 = 118M MACs; the cut encoder + decoder are ~1.9G.
     assert 1.5e9 < macs < 2.5e9
     assert 0.5e6 < model.count_params() < 0.8e6
+
+
+def test_encoder_weights_from_a_local_notop_file(tmp_path):
+    import h5py
+
+    from colorizer.errors import WeightsUnavailableError
+    from colorizer.model.pretrained import DENSENET_NOTOP_FILE
+
+    # A DenseNet121 file in the layout of Keras' download (weights only, Keras 2 HDF5).
+    keras.utils.set_random_seed(7)
+    source = keras.applications.DenseNet121(include_top=False, weights=None)
+    source.save(tmp_path / "full.h5")
+    notop = tmp_path / DENSENET_NOTOP_FILE
+    with h5py.File(tmp_path / "full.h5") as full, h5py.File(notop, "w") as out:
+        weights = full["model_weights"]
+        out.attrs.update(weights.attrs)
+        for name in weights:
+            full.copy(weights[name], out, name)
+    model = build_colorizer(weights=str(notop))
+    encoder = model.get_layer("encoder")
+    for name in ("conv1_conv", "conv2_block6_1_conv", "pool2_conv"):
+        for got, want in zip(encoder.get_layer(name).get_weights(),
+                             source.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, want)
+    (tmp_path / "damaged_notop.h5").write_bytes(b"\x89HDF\r\n cut short")
+    with pytest.raises(WeightsUnavailableError, match="could not read DenseNet121 weights.*"
+                                                      "--weights none"):
+        build_colorizer(weights=str(tmp_path / "damaged_notop.h5"))

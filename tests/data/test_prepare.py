@@ -190,3 +190,17 @@ def test_training_epochs_of_prepared_shards_have_the_length_keras_needs(tmp_path
         '"train-00000', '"train-99999'))
     stale = make_dataset(str(out), split="train", batch_size=3, image_size=32, training=True)
     assert stale.cardinality() == tf.data.UNKNOWN_CARDINALITY
+
+
+def test_prepared_index_tells_finished_shards_from_unfinished_ones(tmp_path, photos):
+    from colorizer.data.prepare import prepared_index
+
+    images, out = tmp_path / "images", tmp_path / "shards"
+    make_photos(images, photos, 6)
+    assert prepared_index(out) is None
+    index = prepare_dataset(images, out, short_side=48, progress=False)
+    assert prepared_index(out, short_side=48, augment_copies=0) == index
+    assert prepared_index(out, short_side=256) is None  # prepared with other settings
+    shard = out / index["splits"]["train"]["shards"][0]["file"]
+    shard.write_bytes(shard.read_bytes()[:-10])  # a copy cut short
+    assert prepared_index(out) is None

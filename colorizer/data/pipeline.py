@@ -118,11 +118,12 @@ def source_length(source, split: str | None, from_shards: bool,
                   files: Sequence[str]) -> int | None:
     """How many images ``source`` holds (of ``split``), or ``None`` when it does not say.
 
-    Image files count themselves. Shards are counted by the ``index.json`` that ``colorizer
-    prepare`` wrote beside them, trusted only when it lists exactly the shard files found.
+    Shards are counted by the ``index.json`` that ``colorizer prepare`` wrote beside them (every
+    record in them was decoded once already), trusted only when it lists exactly the shard
+    files found. A folder of photos does not say: some of its files may turn out unreadable.
     """
     if not from_shards:
-        return len(files)
+        return None
     if isinstance(source, (list, tuple)) or not tf.io.gfile.isdir(os.fspath(source)):
         return None
     try:
@@ -269,9 +270,9 @@ def make_dataset(
         shuffle_buffer: Shuffle buffer size (training).
         resize_ratio: Training images are resized to ``image_size * resize_ratio`` on the short
             side before the random crop.
-        repeat: Repeat forever (training with ``steps_per_epoch``). Otherwise a training
-            dataset whose size is known (image files, or shards with their ``index.json``)
-            has a known length: one pass's worth of batches per epoch.
+        repeat: Repeat forever (training with ``steps_per_epoch``). Otherwise training
+            batches from prepared shards (with their ``index.json``) have a known length:
+            one pass's worth of full batches per epoch.
         drop_remainder: Drop the last short batch; defaults to ``training`` (static shapes,
             which TPUs need).
         seed: Seed for shuffling, crops and augmentation.

@@ -35,11 +35,17 @@ def test_each_command_has_help(command):
 
 
 def test_errors_are_one_clear_line(tmp_path, capsys):
-    status = main(["colorize", "--model", str(tmp_path / "none.keras"), "--out",
-                   str(tmp_path / "out"), str(tmp_path)])
-    assert status == 1
+    args = ["colorize", "--model", str(tmp_path / "none.keras"), "--out",
+            str(tmp_path / "out"), str(tmp_path)]
+    assert main(args) == 1
     err = capsys.readouterr().err
     assert "model file not found" in err and "Traceback" not in err
+    [line] = _error_lines(err, "colorize")
+    # --verbose adds the traceback before the same line.
+    assert main(["--verbose", *args]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert _error_lines(err, "colorize") == [line] and err.rstrip().endswith(line)
 
 
 def _offline_env(tmp_path) -> dict:
@@ -60,6 +66,7 @@ def _error_lines(stderr: str, command: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith(f"colorizer {command}:")]
 
 
+@pytest.mark.slow
 def test_offline_train_and_evaluate_fail_in_one_line_with_what_to_do(tmp_path, image_folder):
     from colorizer.fileio import save_model
     from colorizer.model.network import build_colorizer
@@ -74,11 +81,6 @@ def test_offline_train_and_evaluate_fail_in_one_line_with_what_to_do(tmp_path, i
     [line] = _error_lines(result.stderr, "train")
     assert "could not download the ImageNet weights of DenseNet121" in line
     assert "--weights none" in line and "_notop.h5" in line
-    # --verbose adds the traceback, the one line stays last.
-    verbose = subprocess.run([sys.executable, "-m", "colorizer", "--verbose", *train],
-                             env=env, capture_output=True, text=True, timeout=300)
-    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
-    assert _error_lines(verbose.stderr, "train") == [line]
 
     model = tmp_path / "model.keras"
     save_model(build_colorizer(weights=None), str(model))

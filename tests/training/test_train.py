@@ -110,37 +110,30 @@ def test_classification_run_of_unknown_length_draws_samples_and_logs_global_step
     assert saved_epoch(str(run / "backup" / "full")) == 2
 
 
-def test_a_failing_sample_figure_never_stops_training_or_its_backup(tiny_data, tmp_path):
+def test_an_epoch_cut_by_the_time_limit_is_trained_again_on_resume(tiny_data, tmp_path):
     from colorizer.training.callbacks import SampleColorizations
 
-    wrong = np.zeros((1, 8, 8, 3), np.float32)  # 3 channels: the model cannot take it
-    samples = SampleColorizations(wrong, wrong[..., :2], str(tmp_path / "samples"))
-    result = train(tiny_data, tmp_path / "run", model_config=ModelConfig(weights=None),
-                   train_config=TrainConfig(epochs=1, steps_per_epoch=2),
-                   extra_callbacks=[samples], verbose=0)
-    assert len(result.history) == 1
-    assert saved_epoch(str(tmp_path / "run" / "backup" / "full")) == 1
-
-
-def test_an_epoch_cut_by_the_time_limit_is_trained_again_on_resume(tiny_data, tmp_path):
     run = tmp_path / "run"
     config = dict(model_config=ModelConfig(weights=None), verbose=0)
-    train(tiny_data, run, train_config=TrainConfig(epochs=1, steps_per_epoch=3,
-                                                   batch_log_every=1), **config)
-    # Stopped after the first batch of epoch 2 (building the step alone outlasts 60 ms).
+    # Stopped after the first batch of epoch 1 (building the step alone outlasts 60 ms).
     cut = train(tiny_data, run, train_config=TrainConfig(epochs=2, steps_per_epoch=3,
                                                          batch_log_every=1,
                                                          max_minutes=0.001), **config)
-    assert cut.stopped_early
-    assert [row["epoch"] for row in cut.history] == [1]  # the cut epoch is not counted
-    assert saved_epoch(str(run / "backup" / "full")) == 1
-    # Resumed: epoch 2 is trained in full, from the state after epoch 1.
+    assert cut.stopped_early and cut.history == []  # the cut epoch is not counted
+    assert saved_epoch(str(run / "backup" / "full")) is None
+    # Resumed: epoch 1 is trained again in full, from the start. A sample figure that fails
+    # on the way (3 channels: the model cannot take them) runs before each backup; it is
+    # logged and never keeps an epoch from being committed.
+    wrong = np.zeros((1, 8, 8, 3), np.float32)
+    failing = SampleColorizations(wrong, wrong[..., :2], str(tmp_path / "samples"))
     done = train(tiny_data, run, train_config=TrainConfig(epochs=2, steps_per_epoch=3,
-                                                          batch_log_every=1), **config)
+                                                          batch_log_every=1),
+                 extra_callbacks=[failing], **config)
     assert not done.stopped_early
+    assert saved_epoch(str(run / "backup" / "full")) == 2
     with open(run / "history.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
-    assert int(done.model.optimizer.iterations.numpy()) == 2 * 3
+    assert int(done.model.optimizer.iterations.numpy()) == 2 * 3  # no step of the cut kept
     steps, epochs = _steps_and_epochs(run / "batch_loss.csv")
     assert steps == list(range(1, 7)) and epochs == [1, 1, 1, 2, 2, 2]
 

@@ -56,6 +56,8 @@ def main() -> dict:
         "first_epoch_pipeline_seconds_2_cores": first_epoch_pipeline,
         "epoch_seconds": [max(g, pipeline_seconds) for g in gpu_seconds],
         "first_epoch_seconds": [max(g, first_epoch_pipeline) for g in gpu_seconds],
+        "minutes_for_40_epochs": [(max(g, first_epoch_pipeline) + 39 * max(g, pipeline_seconds))
+                                  / 60 for g in gpu_seconds],
         "shard_bytes_per_sample_photo": shard_bytes_per_photo,
         "pets_shards_mb": shard_bytes_per_photo * PETS_PHOTOS / 1e6,
         "model_file_mb": _model_file_mb(),

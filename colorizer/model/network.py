@@ -49,7 +49,7 @@ DECODE_LAYER = "ab_decode"
 """The classification head's annealed-mean layer (holds the temperature)."""
 ENCODER_WEIGHTS_HINT = (
     "train from scratch (--weights none; WEIGHTS = \"none\" in the notebook), or copy Keras' "
-    f"{DENSENET_NOTOP_FILE} here and pass its path (--weights FILE)")
+    f"{DENSENET_NOTOP_FILE} onto this machine and pass its path (--weights FILE)")
 """What to do when the encoder's pretrained weights cannot be had."""
 CLASSIFICATION_STRIDE = 4
 """The classification head predicts at 1/4 resolution, as Zhang et al. do; colour is smooth,

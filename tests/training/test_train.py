@@ -110,7 +110,8 @@ def test_classification_run_of_unknown_length_draws_samples_and_logs_global_step
     assert saved_epoch(str(run / "backup" / "full")) == 2
 
 
-def test_an_epoch_cut_by_the_time_limit_is_trained_again_on_resume(tiny_data, tmp_path):
+def test_a_cut_epoch_is_trained_again_and_the_folder_refuses_other_settings(
+        tiny_data, image_folder, tmp_path):
     from colorizer.training.callbacks import SampleColorizations
 
     run = tmp_path / "run"
@@ -136,18 +137,12 @@ def test_an_epoch_cut_by_the_time_limit_is_trained_again_on_resume(tiny_data, tm
     assert int(done.model.optimizer.iterations.numpy()) == 2 * 3  # no step of the cut kept
     steps, epochs = _steps_and_epochs(run / "batch_loss.csv")
     assert steps == list(range(1, 7)) and epochs == [1, 1, 1, 2, 2, 2]
-
-
-def test_a_run_folder_refuses_other_settings_and_keeps_its_own(tiny_data, image_folder,
-                                                               tmp_path):
-    run = tmp_path / "run"
-    train(tiny_data, run, model_config=ModelConfig(weights=None),
-          train_config=TrainConfig(epochs=1, steps_per_epoch=2), verbose=0)
+    # The same folder with another head, crop size and batch size: refused, naming each.
     before = (run / "config.json").read_text()
     bigger = make_dataset(image_folder, batch_size=4, image_size=64, training=True, repeat=True)
     with pytest.raises(RunSettingsError) as caught:
         train(bigger, run, model_config=ModelConfig(weights=None, head="classification"),
-              train_config=TrainConfig(epochs=2, steps_per_epoch=2), verbose=0)
+              train_config=TrainConfig(epochs=3, steps_per_epoch=2), verbose=0)
     message = str(caught.value)
     assert "\n" not in message and str(run) in message
     for difference in ("head regression -> classification", "image_size 32 -> 64",

@@ -4,13 +4,21 @@ In Colab a notebook mounts Google Drive and keeps its data and runs there, so a 
 nothing; elsewhere it uses a local folder. With ``CI`` set in the environment the notebooks
 shrink themselves (sample photos, ``weights=None``, a few steps) but run the same calls.
 
+What goes where in Colab: Drive keeps what must survive a disconnect and is small (shards,
+manifests, checkpoints, results); the runtime's local disk takes what is big and can be
+fetched again (raw downloads, extracted archives, copies of the shards for training).
+
 Example:
     >>> root = workspace("colorizer")       # Drive in Colab, ./runs/notebooks elsewhere
+    >>> raw = local_scratch()                # /content/colorizer_local in Colab
 """
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import zipfile
+from typing import Iterable
 
 DRIVE_MOUNT = "/content/drive"
 DRIVE_HOME = "/content/drive/MyDrive"
@@ -84,3 +92,64 @@ def show_image(path: str, width: int | None = None) -> None:
     except ImportError:
         pass
     print(path)
+
+
+def accelerators() -> dict[str, list[str]]:
+    """The GPUs and TPUs this runtime has: ``{"gpu": [...], "tpu": [...]}`` (names).
+
+    GPUs are read from ``nvidia-smi`` (no TensorFlow start-up needed); a TPU from the signs
+    Colab and TPU VMs leave (``COLAB_TPU_ADDR``, ``TPU_NAME``, ``/dev/accel*``).
+    """
+    import glob
+    import subprocess
+
+    gpus: list[str] = []
+    if shutil.which("nvidia-smi"):
+        try:
+            listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
+                                     timeout=20).stdout
+            gpus = [line.split(" (UUID")[0] for line in listing.splitlines()
+                    if line.startswith("GPU ")]
+        except (OSError, subprocess.SubprocessError):
+            gpus = []
+    tpus = sorted(glob.glob("/dev/accel*")) or [
+        f"{name}={os.environ[name]}" for name in ("COLAB_TPU_ADDR", "TPU_NAME")
+        if os.environ.get(name)]
+    return {"gpu": gpus, "tpu": tpus}
+
+
+def runtime_report(needs: str = "gpu") -> str:
+    """One paragraph on the accelerators seen, and whether they suit the notebook.
+
+    Args:
+        needs: ``"gpu"`` (training, evaluation, colorizing: a GPU or TPU helps a lot) or
+            ``"cpu"`` (downloading and preparing: a CPU runtime is enough).
+    """
+    seen = accelerators()
+    parts = [f"GPU: {', '.join(seen['gpu'])}" if seen["gpu"] else "no GPU",
+             f"TPU: {', '.join(seen['tpu'])}" if seen["tpu"] else "no TPU"]
+    text = "; ".join(parts) + f"; {os.cpu_count()} CPU cores."
+    if needs == "gpu" and not (seen["gpu"] or seen["tpu"]):
+        text += (" This notebook runs much faster on a GPU: in Colab choose Runtime > Change "
+                 "runtime type > T4 GPU (the CPU works, slowly).")
+    elif needs == "cpu" and seen["gpu"]:
+        text += " A CPU runtime is enough here; keep GPU time for training."
+    return text
+
+
+def zip_files(files: Iterable[str], base: str, zip_path: str) -> str:
+    """Writes ``files`` (paths under ``base``, stored relative to it) into one zip, atomically.
+
+    Returns:
+        ``zip_path``, e.g. for ``google.colab.files.download``.
+    """
+    base = os.path.abspath(base)
+    os.makedirs(os.path.dirname(os.path.abspath(zip_path)), exist_ok=True)
+    partial = zip_path + ".partial"
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:  # photos: compressed
+        for path in files:
+            path = os.path.abspath(path)
+            name = os.path.relpath(path, base)
+            archive.write(path, os.path.basename(path) if name.startswith("..") else name)
+    os.replace(partial, zip_path)
+    return zip_path

@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 
 from colorizer import __version__
 from colorizer.errors import ColorizerError
@@ -43,12 +44,26 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args) or 0)
-    except (ColorizerError, FileNotFoundError, ValueError) as error:
-        print(f"colorizer {args.command}: error: {error}", file=sys.stderr)
+    except (ColorizerError, OSError, ValueError) as error:
+        # Errors the user can act on: one line; the traceback only when asked for.
+        if args.verbose:
+            traceback.print_exc()
+        print(f"colorizer {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - anything else: still one line, and a way on
+        if args.verbose:
+            traceback.print_exc()
+        print(f"colorizer {args.command}: unexpected error: {type(error).__name__}: "
+              f"{_one_line(error)} (run `colorizer --verbose {args.command} ...` for the "
+              "traceback)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ import urllib.request
 from typing import Callable
 
 from colorizer import __version__
+from colorizer.repository import REPOSITORY
 
-USER_AGENT = f"colorizer/{__version__} (+https://github.com/colorizer-dev/colorizer)"
+USER_AGENT = f"colorizer/{__version__} (+https://github.com/{REPOSITORY})"
 CHUNK = 1 << 16
 ALLOWED_SCHEMES = ("http", "https")
 

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import threading
@@ -111,6 +112,29 @@ def resolve_source(source, split: str | None = None, *,
         raise FileNotFoundError(f"no images found in {source}" + (
             f" for split {split!r}" if split else ""))
     return False, files
+
+
+def source_length(source, split: str | None, from_shards: bool,
+                  files: Sequence[str]) -> int | None:
+    """How many images ``source`` holds (of ``split``), or ``None`` when it does not say.
+
+    Shards are counted by the ``index.json`` that ``colorizer prepare`` wrote beside them (every
+    record in them was decoded once already), trusted only when it lists exactly the shard
+    files found. A folder of photos does not say: some of its files may turn out unreadable.
+    """
+    if not from_shards:
+        return None
+    if isinstance(source, (list, tuple)) or not tf.io.gfile.isdir(os.fspath(source)):
+        return None
+    try:
+        with tf.io.gfile.GFile(os.path.join(os.fspath(source), "index.json")) as f:
+            index = json.load(f)
+        splits = [index["splits"][split]] if split else list(index["splits"].values())
+        listed = {shard["file"] for info in splits for shard in info["shards"]}
+        total = sum(int(info["images"]) for info in splits)
+    except (OSError, ValueError, KeyError, TypeError, tf.errors.OpError):
+        return None
+    return total if listed == {os.path.basename(f) for f in files} else None
 
 
 def read_resized_or_skip(path: str, short_side: int,
@@ -246,7 +270,9 @@ def make_dataset(
         shuffle_buffer: Shuffle buffer size (training).
         resize_ratio: Training images are resized to ``image_size * resize_ratio`` on the short
             side before the random crop.
-        repeat: Repeat forever (training with ``steps_per_epoch``).
+        repeat: Repeat forever (training with ``steps_per_epoch``). Otherwise training
+            batches from prepared shards (with their ``index.json``) have a known length:
+            one pass's worth of full batches per epoch.
         drop_remainder: Drop the last short batch; defaults to ``training`` (static shapes,
             which TPUs need).
         seed: Seed for shuffling, crops and augmentation.
@@ -267,6 +293,14 @@ def make_dataset(
     drop_remainder = training if drop_remainder is None else drop_remainder
 
     from_shards, files = resolve_source(source, split, seed=seed)
+    # A training epoch of known length: Keras then numbers its batches and shows its progress,
+    # and an epoch's end never depends on a skipped record. The data repeats, so the images
+    # a short last batch would drop start the next epoch instead.
+    epoch_batches = 0
+    if training and not repeat and workers == 1:
+        count = source_length(source, split, from_shards, files)
+        epoch_batches = (count // batch_size if drop_remainder
+                         else -(-count // batch_size)) if count else 0
     if from_shards:
         ds = decode_shards(files, short_side)
         use_file_sharding = len(files) >= workers > 1
@@ -285,7 +319,7 @@ def make_dataset(
         ds = ds.cache(cache if isinstance(cache, str) else "")
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
+    if repeat or epoch_batches:
         ds = ds.repeat()
 
     if training:
@@ -293,7 +327,9 @@ def make_dataset(
             return random_crop_augment(lab, image_size, augment, seed_pair)
 
         ds = tf.data.Dataset.zip(ds, _seed_pairs(seed)).map(crop, num_parallel_calls=AUTOTUNE)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder or bool(epoch_batches))
+    if epoch_batches:
+        ds = ds.take(epoch_batches)
 
     def to_l_ab(lab, seed_pair):
         lab = tf.cast(lab, tf.float32)

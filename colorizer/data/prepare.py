@@ -133,6 +133,16 @@ def _settings(images_dir, short_side, shard_mb, seed, fractions, augment_copies,
             "files_digest": digest}
 
 
+def prepared_index(out_dir: str | os.PathLike, **settings) -> dict | None:
+    """The index of a finished preparation in ``out_dir``, or ``None``.
+
+    Finished means ``index.json`` is there and every shard it lists has its recorded size;
+    ``settings`` (e.g. ``short_side=256``) must match the index's too. The notebooks use it
+    to skip downloading photos again whose shards are already on Drive.
+    """
+    return _is_done(os.fspath(out_dir), settings)
+
+
 def _is_done(out_dir: str, settings: dict) -> dict | None:
     index = read_json(os.path.join(out_dir, INDEX_NAME))
     if not index or any(index.get(k) != v for k, v in settings.items()):

@@ -24,6 +24,10 @@ from typing import Callable
 import numpy as np
 
 from colorizer.evaluation.imagenet_pets import breed_species, imagenet_class, species_of_class
+from colorizer.model.pretrained import pretrained_weights
+
+CLASSIFIER_WEIGHTS_HINT = ("evaluate without the semantic metric with --classifier none, or "
+                           "pass a local VGG16 .h5 weights file as --classifier-weights FILE")
 
 
 def caffe_preprocess(rgb: np.ndarray) -> np.ndarray:
@@ -102,6 +106,8 @@ def load_classifier(classifier="vgg16", weights: str | None = "imagenet", *,
     Raises:
         FileNotFoundError: ``weights`` names a file that does not exist.
         ValueError: An unknown classifier or preprocessing name.
+        WeightsUnavailableError: The ImageNet weights could not be downloaded, or the
+            weights file could not be read.
     """
     if classifier is None or (isinstance(classifier, str) and classifier.lower() == "none"):
         return None
@@ -122,7 +128,8 @@ def load_classifier(classifier="vgg16", weights: str | None = "imagenet", *,
         if weights not in (None, "imagenet") and not os.path.isfile(os.fspath(weights)):
             raise FileNotFoundError(f"classifier weights file not found: {weights} (use "
                                     "imagenet, none, or the path of a VGG16 .h5 weights file)")
-        model = keras.applications.VGG16(weights=weights, include_top=True)
+        with pretrained_weights("VGG16", weights, hint=CLASSIFIER_WEIGHTS_HINT):
+            model = keras.applications.VGG16(weights=weights, include_top=True)
         return Classifier(model, (224, 224), step, "vgg16", str(weights or "none (random)"))
     return Classifier(classifier, _model_input_size(classifier, image_size), step,
                       getattr(classifier, "name", "classifier"), "given")

@@ -33,6 +33,7 @@ from colorizer.color import AB_RANGE
 from colorizer.gamut import load_gamut_bins
 from colorizer.model.classification import DEFAULT_TEMPERATURE, AnnealedMeanDecoding
 from colorizer.model.layers import BilinearUpsampling, LightnessToImageNetRGB
+from colorizer.model.pretrained import DENSENET_NOTOP_FILE, pretrained_weights
 
 ENCODER_CUT = "pool2_pool"
 """DenseNet121 layer the encoder ends at: layer 52, 28x28x128 for a 224x224 input."""
@@ -46,6 +47,10 @@ LOGITS_LAYER = "ab_logits"
 """The classification head's logits layer; its presence tells a model's head."""
 DECODE_LAYER = "ab_decode"
 """The classification head's annealed-mean layer (holds the temperature)."""
+ENCODER_WEIGHTS_HINT = (
+    "train from scratch (--weights none; WEIGHTS = \"none\" in the notebook), or copy Keras' "
+    f"{DENSENET_NOTOP_FILE} onto this machine and pass its path (--weights FILE)")
+"""What to do when the encoder's pretrained weights cannot be had."""
 CLASSIFICATION_STRIDE = 4
 """The classification head predicts at 1/4 resolution, as Zhang et al. do; colour is smooth,
 and full-resolution logits would cost Q (262) channels per pixel."""
@@ -58,9 +63,14 @@ def build_encoder(weights: str | None = "imagenet", image_size: int | None = Non
         weights: ``"imagenet"``, ``None`` (random init) or the path of a Keras
             DenseNet121 weights file (``*_notop.h5``) for machines without internet.
         image_size: Fixed square input size, or ``None`` for any size.
+
+    Raises:
+        WeightsUnavailableError: The ImageNet weights could not be downloaded (offline, a
+            firewall) or the weights file could not be read; the message says what to do.
     """
-    densenet = keras.applications.DenseNet121(
-        include_top=False, weights=weights, input_shape=(image_size, image_size, 3))
+    with pretrained_weights("DenseNet121", weights, hint=ENCODER_WEIGHTS_HINT):
+        densenet = keras.applications.DenseNet121(
+            include_top=False, weights=weights, input_shape=(image_size, image_size, 3))
     cut = densenet.get_layer(ENCODER_CUT).output
     return keras.Model(densenet.input, cut, name="encoder")
 

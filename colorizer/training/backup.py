@@ -22,6 +22,7 @@ import csv
 import io
 import logging
 import os
+from typing import Callable
 
 import keras
 
@@ -52,12 +53,23 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     Args:
         backup_dir: Folder of this backup (one per ``fit`` phase).
         delete_checkpoint: Remove the folder when ``fit`` completes.
+        skip_epoch: Returns True for an epoch that must not be committed (one a time limit
+            cut short: a resumed run then trains it again in full).
     """
 
-    def __init__(self, backup_dir: str, delete_checkpoint: bool = False):
+    def __init__(self, backup_dir: str, delete_checkpoint: bool = False,
+                 skip_epoch: Callable[[int], bool] | None = None):
         super().__init__(backup_dir, save_freq="epoch", double_checkpoint=True,
                          delete_checkpoint=delete_checkpoint)
         self._state_path = os.path.join(backup_dir, STATE_FILE)
+        self.skip_epoch = skip_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.skip_epoch is not None and self.skip_epoch(epoch):
+            log.info("epoch %d was cut short: not backed up, a resumed run trains it again",
+                     epoch + 1)
+            return
+        super().on_epoch_end(epoch, logs)
 
     def on_train_begin(self, logs=None):
         state = read_json(self._state_path)

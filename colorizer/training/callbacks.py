@@ -1,57 +1,76 @@
-"""Keras callbacks of a training run: batch-loss log, atomic best-model checkpoint, time limit."""
+"""Keras callbacks of a training run: batch-loss log, history, atomic best-model checkpoint,
+time limit, and the notebook's live figures."""
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import time
+from typing import Callable
 
 import keras
 
 from colorizer.fileio import read_json, save_model, write_json
-from colorizer.plots import plot_loss
+from colorizer.plots import plot_loss, read_batch_losses
+
+log = logging.getLogger(__name__)
 
 
 class BatchLossLogger(keras.callbacks.Callback):
     """Appends the running training loss every ``every`` batches to a CSV and re-plots it.
 
-    Rows hold the global batch step, so a resumed run continues the same curve (the paper's
-    Figure 6 shows the loss this way).
+    Rows hold the global batch step, counted here batch by batch, so the curve is whole
+    whatever the dataset says of its length (a dataset of unknown length restarts Keras' own
+    batch numbers every epoch) and a resumed run continues it: counting starts from the
+    file's last row. Each epoch's last batch is logged too, so after ``trim_csv`` has cut the
+    file back to the last committed epoch, its last row is that epoch's end.
 
     Args:
         csv_path: The ``batch_loss.csv`` to append to.
         png_path: The plot redrawn at each epoch's end, or ``None``.
-        every: Batches between two rows.
-        steps_per_epoch: Batches per epoch, to turn (epoch, batch) into a global step.
+        every: Global steps between two rows (the paper's Figure 6 shows every 100).
     """
 
-    def __init__(self, csv_path: str, png_path: str | None, every: int = 100,
-                 steps_per_epoch: int | None = None):
+    def __init__(self, csv_path: str, png_path: str | None, every: int = 100):
         super().__init__()
         self.csv_path, self.png_path = csv_path, png_path
-        self.every, self.steps_per_epoch = max(1, int(every)), steps_per_epoch
+        self.every = max(1, int(every))
+        self.step = 0
         self._epoch = 0
-        self._seen_in_epoch = 0
+        self._last_loss: float | None = None
+        self._logged_step = -1
+
+    def on_train_begin(self, logs=None):
+        steps, _ = read_batch_losses(self.csv_path)
+        self.step = int(steps.max()) if len(steps) else 0
+        self._logged_step = self.step
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._seen_in_epoch = epoch, 0
+        self._epoch, self._last_loss = epoch, None
 
     def on_train_batch_end(self, batch, logs=None):
-        self._seen_in_epoch = batch + 1
-        if (batch + 1) % self.every or not logs or "loss" not in logs:
+        self.step += 1
+        if not logs or "loss" not in logs:
             return
-        per_epoch = self.steps_per_epoch or self.params.get("steps") or 0
-        step = self._epoch * per_epoch + batch + 1
+        self._last_loss = float(logs["loss"])
+        if self.step % self.every == 0:
+            self._write()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._last_loss is not None and self._logged_step != self.step:
+            self._write()
+        if self.png_path and os.path.exists(self.csv_path):
+            plot_loss(self.csv_path, self.png_path, every=self.every)
+
+    def _write(self) -> None:
         new_file = not os.path.exists(self.csv_path)
         with open(self.csv_path, "a", newline="") as f:
             writer = csv.writer(f)
             if new_file:
                 writer.writerow(["step", "epoch", "loss"])
-            writer.writerow([step, self._epoch + 1, f"{float(logs['loss']):.6g}"])
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.png_path and os.path.exists(self.csv_path):
-            plot_loss(self.csv_path, self.png_path, every=self.every)
+            writer.writerow([self.step, self._epoch + 1, f"{self._last_loss:.6g}"])
+        self._logged_step = self.step
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
@@ -86,52 +105,115 @@ class BestModelCheckpoint(keras.callbacks.Callback):
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stops training at the end of the first batch after ``minutes`` have passed."""
+    """Stops training at the end of the first batch after ``minutes`` have passed.
+
+    The clock starts at the first ``fit`` it sees and runs across later ones (the phases of a
+    run share one budget). An epoch stopped before its last batch is *cut*: :meth:`is_cut`
+    tells the run's history logger and backup to leave it out, so a resumed run trains it
+    again in full instead of skipping its remaining batches.
+    """
 
     def __init__(self, minutes: float):
         super().__init__()
         self.seconds = minutes * 60.0
         self.start = None
         self.stopped_early = False
+        self.cut_epoch: int | None = None
+        self._epoch = 0
 
     def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() - self.start > self.seconds:
-            self.model.stop_training = True
-            self.stopped_early = True
-
-
-class LiveLossPlot(keras.callbacks.Callback):
-    """Redraws the batch-loss curve in a notebook cell every ``every`` batches.
-
-    Reads nothing from disk: it keeps the (step, loss) pairs it has seen, starting from those
-    already in ``history`` (a resumed run continues its curve).
-
-    Args:
-        every: Batches between two points (the paper plotted every 100).
-        steps_per_epoch: Batches per epoch, to number steps across epochs.
-        history: Optional (steps, losses) arrays from an earlier part of the run.
-    """
-
-    def __init__(self, every: int = 100, steps_per_epoch: int | None = None, history=None):
-        super().__init__()
-        self.every, self.steps_per_epoch = max(1, int(every)), steps_per_epoch
-        self.steps, self.losses = (list(history[0]), list(history[1])) if history else ([], [])
-        self._epoch = 0
-        self._handle = None
+        if self.start is None:
+            self.start = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if (batch + 1) % self.every or not logs or "loss" not in logs:
+        if self.stopped_early or time.monotonic() - self.start <= self.seconds:
             return
-        per_epoch = self.steps_per_epoch or self.params.get("steps") or 0
-        self.steps.append(self._epoch * per_epoch + batch + 1)
-        self.losses.append(float(logs["loss"]))
-        self._draw()
+        self.model.stop_training = True
+        self.stopped_early = True
+        steps = self.params.get("steps") if self.params else None
+        if not steps or batch + 1 < steps:  # of unknown length: assume the epoch was cut
+            self.cut_epoch = self._epoch
+
+    def is_cut(self, epoch: int) -> bool:
+        """True when ``epoch`` (0-based) was stopped by the time limit before its end."""
+        return self.cut_epoch is not None and epoch == self.cut_epoch
+
+
+class HistoryLogger(keras.callbacks.CSVLogger):
+    """``CSVLogger`` appending one row per epoch, leaving out the epoch a time limit cut.
+
+    Args:
+        path: The ``history.csv`` to append to.
+        skip_epoch: Returns True for an epoch that must not be recorded.
+    """
+
+    def __init__(self, path: str, skip_epoch: Callable[[int], bool] | None = None):
+        super().__init__(path, append=True)
+        self.skip_epoch = skip_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.skip_epoch is not None and self.skip_epoch(epoch):
+            return
+        super().on_epoch_end(epoch, logs)
+
+
+class ColorizerCallback(keras.callbacks.Callback):
+    """A callback that needs the ab-producing colorizer rather than the model being fit.
+
+    The classification head is fit through its logits view (1/4 resolution, one channel per
+    ab bin); :func:`colorizer.training.train.train` sets :attr:`colorizer` to the full model
+    before ``fit``, so a figure or a prediction made here always sees L -> ab.
+    """
+
+    colorizer: keras.Model | None = None
+
+    @property
+    def ab_model(self) -> keras.Model:
+        """The model mapping L to ab at the input's resolution."""
+        return self.colorizer if self.colorizer is not None else self.model
+
+
+class LiveLossPlot(keras.callbacks.Callback):
+    """Redraws the run's batch-loss curve in a notebook cell whenever it grows.
+
+    It draws what ``batch_loss.csv`` holds (written by :class:`BatchLossLogger`, which runs
+    before it), so the live curve and the saved one are the same curve: global steps, earlier
+    runs of a resumed training included. A drawing error is logged, never raised: a figure
+    must not stop training.
+
+    Args:
+        csv_path: The run's ``batch_loss.csv``.
+        ylabel: Label of the loss axis.
+    """
+
+    def __init__(self, csv_path: str, ylabel: str = "training loss"):
+        super().__init__()
+        self.csv_path, self.ylabel = csv_path, ylabel
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self._size = -1
+        self._handle = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._refresh()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._refresh()
+
+    def _refresh(self) -> None:
+        size = os.path.getsize(self.csv_path) if os.path.exists(self.csv_path) else -1
+        if size == self._size:
+            return
+        self._size = size
+        steps, losses = read_batch_losses(self.csv_path)
+        self.steps, self.losses = steps.tolist(), losses.tolist()
+        try:
+            self._draw()
+        except Exception as error:  # noqa: BLE001 - a figure is never worth a training run
+            log.warning("live loss plot failed: %s", error)
 
     def _draw(self):
         import matplotlib.pyplot as plt
@@ -140,8 +222,8 @@ class LiveLossPlot(keras.callbacks.Callback):
         figure, axes = plt.subplots(figsize=(7, 3.5))
         axes.plot(self.steps, self.losses, lw=1.2)
         axes.set_xlabel("batch")
-        axes.set_ylabel("MSE on ab")
-        axes.set_title(f"training loss every {self.every} batches")
+        axes.set_ylabel(self.ylabel)
+        axes.set_title("training loss")
         axes.grid(alpha=0.3)
         if self._handle is None:
             self._handle = display(figure, display_id=True)
@@ -150,8 +232,12 @@ class LiveLossPlot(keras.callbacks.Callback):
         plt.close(figure)
 
 
-class SampleColorizations(keras.callbacks.Callback):
+class SampleColorizations(ColorizerCallback):
     """After each epoch, colorizes a few fixed validation images and saves (and shows) a grid.
+
+    It predicts with the full colorizer (:attr:`ColorizerCallback.ab_model`), never with the
+    logits view a classification head is fit through. A failure is logged, not raised: it
+    runs before the epoch's backup, and a figure must never keep an epoch from being saved.
 
     Args:
         lightness: ``(N, H, W, 1)`` L of the sample images.
@@ -166,12 +252,18 @@ class SampleColorizations(keras.callbacks.Callback):
         self.out_dir, self.show = out_dir, show
 
     def on_epoch_end(self, epoch, logs=None):
+        try:
+            self._save(epoch)
+        except Exception as error:  # noqa: BLE001 - see the class docstring
+            log.warning("sample colorizations of epoch %d failed: %s", epoch + 1, error)
+
+    def _save(self, epoch: int) -> None:
         import numpy as np
 
         from colorizer.color import l_ab_to_rgb
         from colorizer.plots import plot_before_after
 
-        predicted = np.asarray(self.model.predict_on_batch(self.lightness))
+        predicted = np.asarray(self.ab_model.predict_on_batch(self.lightness))
         columns = [l_ab_to_rgb(self.lightness, ab)
                    for ab in (np.zeros_like(predicted), predicted, self.true_ab)]
         path = os.path.join(self.out_dir, f"epoch_{epoch + 1:03d}.png")

@@ -28,7 +28,9 @@ class TrainConfig:
             pretrained weights: the random decoder's first gradients would wreck them).
         batch_log_every: The batch-loss log (the paper's Figure 6) records every N batches.
         steps_per_epoch: Cap on batches per epoch, ``None`` for a full pass.
-        max_minutes: Stop after this many minutes of training (``None``: no limit).
+        max_minutes: Stop after this many minutes of training (``None``: no limit). An
+            epoch the limit cuts short is not counted: the run resumed after it trains that
+            epoch again in full.
         lr_scaling: How ``learning_rate`` (tuned for one replica's batch) grows with the
             replicas of a ``tf.distribute`` strategy: ``"linear"``, ``"sqrt"`` or ``"none"``
             (see :func:`colorizer.training.distribute.scaled_learning_rate`).

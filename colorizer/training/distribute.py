@@ -26,7 +26,13 @@ from typing import Iterator
 import keras
 import tensorflow as tf
 
+from colorizer.errors import ColorizerError
+
 log = logging.getLogger(__name__)
+
+
+class TPUUnavailableError(ColorizerError, RuntimeError):
+    """A TPU was asked for and could not be initialised (the message says why)."""
 
 STRATEGIES = ("auto", "default", "mirrored", "tpu", "multi-worker")
 """Names accepted by :func:`get_strategy` (and ``colorizer train --strategy``)."""
@@ -70,6 +76,17 @@ def _tpu_strategy() -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
+def _auto_tpu_strategy() -> tf.distribute.Strategy | None:
+    """The TPU strategy, or ``None`` with a one-line warning when the TPU that seems attached
+    cannot be initialised (``"auto"`` then trains on what else the machine has)."""
+    try:
+        return _tpu_strategy()
+    except Exception as error:  # noqa: BLE001 - resolvers raise many types
+        log.warning("a TPU seems attached but could not be initialised (%s); training "
+                    "without it", _one_line(error))
+        return None
+
+
 def _mirrored_strategy() -> tf.distribute.Strategy:
     # All GPUs; on a machine without any, every logical CPU device (one unless the process
     # split its CPU into several, as the tests do).
@@ -93,7 +110,8 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
 
     Raises:
         ValueError: An unknown name, or ``"multi-worker"`` without ``TF_CONFIG``.
-        RuntimeError: ``"tpu"`` on a machine without a reachable TPU.
+        TPUUnavailableError: ``"tpu"`` and no TPU could be initialised; the message holds the
+            reason. (``"auto"`` then falls back to GPUs or the CPU with a one-line warning.)
 
     Example:
         >>> strategy = get_strategy("mirrored")
@@ -102,15 +120,14 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    strategy = None
     if name == "auto":
         if num_workers() > 1:
             name = "multi-worker"
-        elif _tpu_present():
+        elif _tpu_present() and (strategy := _auto_tpu_strategy()) is not None:
             name = "tpu"
-        elif tf.config.list_physical_devices("GPU"):
-            name = "mirrored"
         else:
-            name = "default"
+            name = "mirrored" if tf.config.list_physical_devices("GPU") else "default"
     if name == "multi-worker":
         if not tf_config().get("cluster"):
             raise ValueError("the multi-worker strategy reads its machines from TF_CONFIG, "
@@ -118,11 +135,14 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
                              '"task": {"type": "worker", "index": 0}}; set it on every machine')
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     elif name == "tpu":
-        try:
-            strategy = _tpu_strategy()
-        except Exception as error:  # resolvers raise many types when there is no TPU
-            raise RuntimeError(f"no TPU found ({error}); on Colab pick a TPU runtime, or use "
-                               "--strategy auto") from error
+        if strategy is None:
+            try:
+                strategy = _tpu_strategy()
+            except Exception as error:  # noqa: BLE001 - resolvers raise many types
+                raise TPUUnavailableError(
+                    f"could not initialise a TPU: {_one_line(error)}. On Colab choose a TPU "
+                    "runtime (Runtime > Change runtime type); elsewhere check TPU_NAME, or "
+                    "train on what this machine has with --strategy auto") from error
     elif name == "mirrored":
         strategy = _mirrored_strategy()
     else:
@@ -130,6 +150,26 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
     log.info("strategy %s with %d replicas", type(strategy).__name__,
              strategy.num_replicas_in_sync)
     return strategy
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def static_batches(val_data: tf.data.Dataset, train_data: tf.data.Dataset) -> tf.data.Dataset:
+    """Validation batches of one fixed shape, as TPUs need: the training batch size, the last
+    short batch dropped. A dataset whose batches are already static is returned unchanged."""
+    def batch_of(dataset: tf.data.Dataset):
+        return tf.nest.flatten(dataset.element_spec)[0].shape[0]
+
+    if batch_of(val_data) is not None:
+        return val_data
+    batch = batch_of(train_data)
+    if batch is None:
+        raise ValueError("TPU training needs batches of a fixed size: make the training "
+                         "dataset with drop_remainder=True")
+    return val_data.rebatch(int(batch), drop_remainder=True)
 
 
 def device_kind(strategy: tf.distribute.Strategy | None = None) -> str:

@@ -9,18 +9,21 @@ saved models (``best.keras``, ``model.keras``) are the ab-producing colorizer in
 A run folder holds everything a run writes::
 
     run_dir/
-      config.json        the settings the run was started with
+      config.json        the settings the run was started with (a resume must match them)
       ab_distribution.npy  the ab bin distribution behind the class weights (classification)
       backup/            crash-safe backups (weights + optimizer + epoch), per phase
       best.keras         the best model so far (validation loss, else training loss)
       model.keras        the model at the end of training
-      history.csv        one row per epoch (CSVLogger, appended across restarts)
-      batch_loss.csv     the loss every N batches, and loss.png, its plot
+      history.csv        one row per completed epoch (appended across restarts)
+      batch_loss.csv     the loss every N global steps and at each epoch's end; loss.png
       tensorboard/       TensorBoard logs
 
 Running the same call again on the same folder resumes: finished phases are skipped and the
 current one restarts from its last completed epoch with its optimizer state, even after the
-process was killed at an arbitrary instant (see :mod:`colorizer.training.backup`).
+process was killed at an arbitrary instant (see :mod:`colorizer.training.backup`). An epoch cut
+short by ``TrainConfig.max_minutes`` is neither backed up nor recorded in ``history.csv``: a
+resumed run trains it again in full. A folder that holds training refuses to resume under
+other fixed settings (see :mod:`colorizer.training.run_settings`).
 
 Under a ``tf.distribute`` strategy with ``R`` replicas the dataset's batch is the global batch
 (``R`` times the per-replica batch, see :func:`colorizer.training.distribute.global_batch_size`) and the
@@ -34,7 +37,7 @@ import csv
 import dataclasses
 import logging
 import os
-from typing import Iterable
+from typing import Sequence
 
 import keras
 import numpy as np
@@ -45,8 +48,10 @@ from colorizer.model.config import ModelConfig
 from colorizer.model.network import build_colorizer, head_of, logits_model, set_encoder_trainable
 from colorizer.training import distribute
 from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
-from colorizer.training.callbacks import BatchLossLogger, BestModelCheckpoint, TimeLimit
+from colorizer.training.callbacks import (
+    BatchLossLogger, BestModelCheckpoint, ColorizerCallback, HistoryLogger, TimeLimit)
 from colorizer.training.config import TrainConfig
+from colorizer.training.run_settings import CONFIG_FILE, check_run_settings, data_settings
 
 DISTRIBUTION_SAMPLE_BATCHES = 200
 """Training batches read to measure the ab distribution when none is given."""
@@ -149,7 +154,7 @@ def train(
     train_config: TrainConfig = TrainConfig(),
     model: keras.Model | None = None,
     strategy: tf.distribute.Strategy | None = None,
-    extra_callbacks: Iterable[keras.callbacks.Callback] = (),
+    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
     ab_distribution: np.ndarray | None = None,
     mixed_precision: str = "auto",
@@ -166,7 +171,9 @@ def train(
         model: A model to train instead of building one (fine-tuning your own).
         strategy: A ``tf.distribute`` strategy (see :func:`colorizer.training.distribute.get_strategy`);
             the default strategy when ``None``. ``train_data`` must then hold global batches.
-        extra_callbacks: More callbacks (sample figures, early stopping...).
+        extra_callbacks: More callbacks (sample figures, early stopping...). They run before
+            the epoch's backup; a :class:`~colorizer.training.callbacks.ColorizerCallback`
+            is given the ab-producing model (not the logits view being fit).
         verbose: Passed to ``fit``.
         ab_distribution: Classification head only: the training set's ab bin distribution
             (e.g. the ``ab_distribution.npy`` that ``colorizer prepare`` saves); measured on
@@ -177,6 +184,10 @@ def train(
 
     Returns:
         A :class:`TrainResult`.
+
+    Raises:
+        RunSettingsError: ``run_dir`` holds training done with another head, image size,
+            batch size, initial weights or frozen-encoder phase.
 
     Example:
         >>> ds = make_dataset("photos/", batch_size=32, training=True)
@@ -195,10 +206,19 @@ def train(
     policy = (distribute.resolve_mixed_precision(mixed_precision, strategy) if model is None
               else model.dtype_policy.name)
     xla = distribute.resolve_xla(jit_compile, strategy)
-    write_json(os.path.join(run_dir, "config.json"), {
-        "model": dataclasses.asdict(model_config), "train": dataclasses.asdict(train_config),
+    config = {
+        "model": {**dataclasses.asdict(model_config),
+                  **({"head": head_of(model)} if model is not None else {})},
+        "train": dataclasses.asdict(train_config),
+        "data": data_settings(train_data.element_spec, replicas),
         "replicas": replicas, "strategy": type(strategy).__name__,
-        "learning_rate": learning_rate, "dtype_policy": policy, "jit_compile": xla})
+        "learning_rate": learning_rate, "dtype_policy": policy, "jit_compile": xla}
+    if model is not None:
+        config["model"].pop("weights")  # the model given holds its own
+    check_run_settings(run_dir, config)  # before anything is built or overwritten
+    write_json(os.path.join(run_dir, CONFIG_FILE), config)
+    if distribute.device_kind(strategy) == "tpu" and val_data is not None:
+        val_data = distribute.static_batches(val_data, train_data)
 
     with strategy.scope(), distribute.dtype_policy(policy):
         if model is None:
@@ -220,11 +240,14 @@ def train(
     time_limit = TimeLimit(train_config.max_minutes) if train_config.max_minutes else None
     history_csv = os.path.join(run_dir, "history.csv")
     batch_csv = os.path.join(run_dir, "batch_loss.csv")
+    cut = time_limit.is_cut if time_limit else None
+    for callback in extra_callbacks:
+        if isinstance(callback, ColorizerCallback):
+            callback.colorizer = model  # figures predict ab, not the logits being fit
     shared_callbacks = [
-        keras.callbacks.CSVLogger(history_csv, append=True),
-        BatchLossLogger(batch_csv,
-                        os.path.join(run_dir, "loss.png"), every=train_config.batch_log_every,
-                        steps_per_epoch=train_config.steps_per_epoch),
+        HistoryLogger(history_csv, skip_epoch=cut),
+        BatchLossLogger(batch_csv, os.path.join(run_dir, "loss.png"),
+                        every=train_config.batch_log_every),
         BestModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor=monitor,
                             model_to_save=model),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), update_freq="epoch"),
@@ -244,7 +267,7 @@ def train(
             distribute.prepare_multi_worker_fit(fit_model, train_data, strategy)
         # Backup last: an epoch is only committed once every other callback has seen it.
         backup_dir = os.path.join(run_dir, "backup", phase)
-        backup = AtomicBackupAndRestore(backup_dir)
+        backup = AtomicBackupAndRestore(backup_dir, skip_epoch=cut)
         resume = max(saved_epoch(backup_dir) or 0, start_epoch)
         if resume < end_epoch:
             # Epochs logged after the last backup will be trained again: log them once only.

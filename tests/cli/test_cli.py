@@ -35,11 +35,65 @@ def test_each_command_has_help(command):
 
 
 def test_errors_are_one_clear_line(tmp_path, capsys):
-    status = main(["colorize", "--model", str(tmp_path / "none.keras"), "--out",
-                   str(tmp_path / "out"), str(tmp_path)])
-    assert status == 1
+    args = ["colorize", "--model", str(tmp_path / "none.keras"), "--out",
+            str(tmp_path / "out"), str(tmp_path)]
+    assert main(args) == 1
     err = capsys.readouterr().err
     assert "model file not found" in err and "Traceback" not in err
+    [line] = _error_lines(err, "colorize")
+    # --verbose adds the traceback before the same line.
+    assert main(["--verbose", *args]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert _error_lines(err, "colorize") == [line] and err.rstrip().endswith(line)
+
+
+def _offline_env(tmp_path) -> dict:
+    """Downloads go through a proxy on a closed loopback port, as behind a firewall; an
+    empty Keras home, so no weights were downloaded before."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "all_proxy")}
+    env.update(http_proxy=closed, https_proxy=closed, HTTP_PROXY=closed, HTTPS_PROXY=closed,
+               KERAS_HOME=str(tmp_path / "keras-home"), CUDA_VISIBLE_DEVICES="")
+    return env
+
+
+def _error_lines(stderr: str, command: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(f"colorizer {command}:")]
+
+
+@pytest.mark.slow
+def test_offline_train_and_evaluate_fail_in_one_line_with_what_to_do(tmp_path, image_folder):
+    from colorizer.fileio import save_model
+    from colorizer.model.network import build_colorizer
+
+    env = _offline_env(tmp_path)
+    train = ["train", "--data", image_folder, "--run-dir", str(tmp_path / "run"),
+             "--preset", "smoke", "--weights", "imagenet"]
+    result = subprocess.run([sys.executable, "-m", "colorizer", *train], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    [line] = _error_lines(result.stderr, "train")
+    assert "could not download the ImageNet weights of DenseNet121" in line
+    assert "--weights none" in line and "_notop.h5" in line
+
+    model = tmp_path / "model.keras"
+    save_model(build_colorizer(weights=None), str(model))
+    result = subprocess.run([sys.executable, "-m", "colorizer", "evaluate", "--model",
+                             str(model), "--data", image_folder, "--out", str(tmp_path / "eval"),
+                             "--image-size", "32", "--classifier", "vgg16",
+                             "--classifier-weights", "imagenet"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    [line] = _error_lines(result.stderr, "evaluate")
+    assert "could not download the ImageNet weights of VGG16" in line
+    assert "--classifier none" in line
 
 
 @pytest.mark.slow

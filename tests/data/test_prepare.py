@@ -173,3 +173,34 @@ def test_prepare_saves_the_ab_distribution_and_copy_takes_it(tmp_path, photos):
     assert abs(distribution.sum() - 1.0) < 1e-6 and (distribution > 0).sum() > 3
     copy_shards(str(tmp_path / "shards"), tmp_path / "local", progress=False)
     assert (tmp_path / "local" / AB_DISTRIBUTION_FILE).is_file()
+
+
+def test_training_epochs_of_prepared_shards_have_the_length_keras_needs(tmp_path, photos):
+    images, out = tmp_path / "images", tmp_path / "shards"
+    make_photos(images, photos, 14)
+    prepare_dataset(images, out, short_side=48, shard_mb=0.01, progress=False)
+    train_records = len(read_records(out, "train"))  # counted in the shards themselves
+    assert train_records >= 6
+    ds = make_dataset(str(out), split="train", batch_size=3, image_size=32, training=True)
+    assert int(ds.cardinality()) == train_records // 3
+    for _ in range(2):  # every epoch has that many full batches
+        assert [int(l.shape[0]) for l, _ in ds] == [3] * (train_records // 3)
+    # An index.json that does not list the shards found is not trusted: length unknown.
+    (out / "index.json").write_text((out / "index.json").read_text().replace(
+        '"train-00000', '"train-99999'))
+    stale = make_dataset(str(out), split="train", batch_size=3, image_size=32, training=True)
+    assert stale.cardinality() == tf.data.UNKNOWN_CARDINALITY
+
+
+def test_prepared_index_tells_finished_shards_from_unfinished_ones(tmp_path, photos):
+    from colorizer.data.prepare import prepared_index
+
+    images, out = tmp_path / "images", tmp_path / "shards"
+    make_photos(images, photos, 6)
+    assert prepared_index(out) is None
+    index = prepare_dataset(images, out, short_side=48, progress=False)
+    assert prepared_index(out, short_side=48, augment_copies=0) == index
+    assert prepared_index(out, short_side=256) is None  # prepared with other settings
+    shard = out / index["splits"]["train"]["shards"][0]["file"]
+    shard.write_bytes(shard.read_bytes()[:-10])  # a copy cut short
+    assert prepared_index(out) is None

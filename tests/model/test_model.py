@@ -130,3 +130,31 @@ def test_files_saved_before_the_layout_change_still_load(tmp_path, head):
     lightness = np.random.default_rng(2).uniform(0, 100, (1, 32, 32, 1)).astype("float32")
     np.testing.assert_array_equal(load_colorizer(path).predict_on_batch(lightness),
                                   model.predict_on_batch(lightness))
+
+
+def test_encoder_weights_from_a_local_notop_file(tmp_path):
+    import h5py
+
+    from colorizer.errors import WeightsUnavailableError
+    from colorizer.model.pretrained import DENSENET_NOTOP_FILE
+
+    # A DenseNet121 file in the layout of Keras' download (weights only, Keras 2 HDF5).
+    keras.utils.set_random_seed(7)
+    source = keras.applications.DenseNet121(include_top=False, weights=None)
+    source.save(tmp_path / "full.h5")
+    notop = tmp_path / DENSENET_NOTOP_FILE
+    with h5py.File(tmp_path / "full.h5") as full, h5py.File(notop, "w") as out:
+        weights = full["model_weights"]
+        out.attrs.update(weights.attrs)
+        for name in weights:
+            full.copy(weights[name], out, name)
+    model = build_colorizer(weights=str(notop))
+    encoder = model.get_layer("encoder")
+    for name in ("conv1_conv", "conv2_block6_1_conv", "pool2_conv"):
+        for got, want in zip(encoder.get_layer(name).get_weights(),
+                             source.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, want)
+    (tmp_path / "damaged_notop.h5").write_bytes(b"\x89HDF\r\n cut short")
+    with pytest.raises(WeightsUnavailableError, match="could not read DenseNet121 weights.*"
+                                                      "--weights none"):
+        build_colorizer(weights=str(tmp_path / "damaged_notop.h5"))

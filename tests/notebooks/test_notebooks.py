@@ -1,10 +1,14 @@
 """Checks the committed notebooks' form; nbval executes them (see setup.cfg's addopts)."""
+import csv
 import glob
+import json
 import os
 import re
 
 import nbformat
 import pytest
+
+from tests.notebooks.runner import run_notebook
 
 NOTEBOOK_DIR = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "notebooks")
 NOTEBOOKS = sorted(glob.glob(os.path.join(NOTEBOOK_DIR, "*.ipynb")))
@@ -44,7 +48,10 @@ def test_first_code_cell_installs_only_inside_colab(path):
     assert guard < install, "the pip install must sit under the Colab guard"
     assert "google.colab" in first_code and "mount_drive()" in first_code
     assert "-e" not in first_code.split(), "an editable install is not importable until restart"
-    assert notebook.metadata.get("accelerator") == "GPU"
+    # 01 downloads and prepares: a CPU runtime is enough; the others ask for a GPU.
+    wanted = None if os.path.basename(path).startswith("01") else "GPU"
+    assert notebook.metadata.get("accelerator") == wanted
+    assert (notebook.metadata.get("colab", {}).get("gpuType") == "T4") == (wanted == "GPU")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
@@ -63,3 +70,93 @@ def test_colab_only_calls_are_guarded(path):
         for line in cell.source.splitlines():
             if "google.colab" in line and "import" in line:
                 assert line.startswith((" ", "\t")), f"unguarded Colab import: {line}"
+
+
+def test_install_cell_uses_pip_magic_and_shows_pip_errors():
+    for path in NOTEBOOKS:
+        first_code = next(c for c in _load(path).cells if c.cell_type == "code").source
+        assert "%pip install -q" in first_code and "subprocess" not in first_code
+        assert "--quiet" not in first_code  # -q keeps pip's errors; it hides progress only
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_first_section_says_what_it_needs_and_a_cell_checks_the_runtime(path):
+    cells = _load(path).cells
+    intro = cells[0].source
+    assert "What it needs and what to expect" in intro and "**Runtime:" in intro
+    assert "Drive space:" in intro
+    needs = "cpu" if os.path.basename(path).startswith("01") else "gpu"
+    assert any(f'runtime_report(needs="{needs}")' in c.source for c in cells
+               if c.cell_type == "code")
+    if needs == "gpu":
+        assert "T4 GPU" in intro
+
+
+def test_repository_links_are_written_in_one_place(tmp_path, monkeypatch):
+    import shutil
+
+    from colorizer import repository
+
+    root = os.path.join(NOTEBOOK_DIR, os.pardir)
+    for path in repository.linked_files(root):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        found = repository.links(text)
+        assert found, f"{path} links to no repository"
+        assert repository.in_step(text) == text, (
+            f"{os.path.basename(path)} points elsewhere than {repository.REPOSITORY}@"
+            f"{repository.REF}: run python -m colorizer.repository")
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    assert repository.install_spec() in readme
+    for name in EXPECTED:
+        assert repository.colab_url(name) in readme
+    # Publishing elsewhere: change the two constants, sync, and every link follows.
+    copy = tmp_path / "copy"
+    (copy / "notebooks").mkdir(parents=True)
+    shutil.copy(os.path.join(root, "README.md"), copy)
+    for path in NOTEBOOKS:
+        shutil.copy(path, copy / "notebooks")
+    monkeypatch.setattr(repository, "REPOSITORY", "someone/colour-fork")
+    monkeypatch.setattr(repository, "REF", "v1.2")
+    assert len(repository.sync(str(copy))) == 1 + len(NOTEBOOKS)
+    readme = (copy / "README.md").read_text(encoding="utf-8")
+    assert "colorizer-dev" not in readme and "@main" not in readme
+    assert 'git+https://github.com/someone/colour-fork@v1.2"' in readme
+    for name in EXPECTED:
+        notebook = nbformat.read(str(copy / "notebooks" / name), as_version=4)
+        assert "colorizer-dev" not in json.dumps(notebook)
+        first = notebook.cells[0].source
+        assert f"github/someone/colour-fork/blob/v1.2/notebooks/{name})" in first
+        setup = next(c for c in notebook.cells if c.cell_type == "code").source
+        assert 'COLORIZER_REPOSITORY = "someone/colour-fork"' in setup
+        assert 'COLORIZER_REF = "v1.2"' in setup
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_train_notebook_with_the_classification_head_on_shards_of_full_epochs(
+        tmp_path, monkeypatch):
+    """02 as a user runs it with HEAD = "classification" and the default STEPS_PER_EPOCH = 0:
+    TFRecord shards, epochs of one full pass, per-epoch samples, two epochs in the loss log."""
+    import tensorflow as tf
+
+    from colorizer.data import records
+
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's local scratch disk
+    run_notebook(os.path.join(NOTEBOOK_DIR, "02_train.ipynb"), {"HEAD": "classification"},
+                 cwd=str(tmp_path))
+    workspace = tmp_path / "runs" / "notebooks"
+    run = workspace / "runs" / "ci-classification"
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["head"] == "classification"
+    assert config["train"]["steps_per_epoch"] is None
+    # Every training record once per epoch, in batches of 4 (CI's batch), over 2 epochs.
+    shards = records.find_shards(str(workspace / "shards" / "ci-samples"), "train")
+    per_epoch = sum(1 for _ in tf.data.TFRecordDataset(shards)) // 4
+    with open(run / "batch_loss.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, 2 * per_epoch + 1))
+    assert [int(r["epoch"]) for r in rows] == [1] * per_epoch + [2] * per_epoch
+    assert sorted(os.listdir(run / "samples")) == ["epoch_001.png", "epoch_002.png"]

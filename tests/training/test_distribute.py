@@ -51,12 +51,30 @@ def test_strategy_names(monkeypatch):
         distribute.get_strategy("multi-worker")
 
 
-def test_tpu_request_without_a_tpu_says_so():
-    code = ("from colorizer.training.distribute import get_strategy\n"
-            "try:\n    get_strategy('tpu')\nexcept RuntimeError as e:\n    print('ERROR', e)\n")
-    out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
-                         text=True, timeout=120)
-    assert "ERROR no TPU found" in out.stdout, out.stderr[-2000:]
+def test_a_tpu_that_cannot_start_auto_falls_back_and_tpu_says_why():
+    # A TPU address that refuses connections: the machine seems to have a TPU, but none starts.
+    code = ("import logging; logging.basicConfig()\n"
+            "from colorizer.training.distribute import TPUUnavailableError, get_strategy\n"
+            "print('AUTO', type(get_strategy('auto')).__name__)\n"
+            "try:\n    get_strategy('tpu')\n"
+            "except TPUUnavailableError as e:\n    print('ERROR', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=_env(COLAB_TPU_ADDR=f"127.0.0.1:{_free_port()}"), timeout=180)
+    assert "AUTO _DefaultDistributionStrategy" in out.stdout, out.stderr[-2000:]
+    warnings = [line for line in out.stderr.splitlines() if "could not be initialised" in line]
+    assert len(warnings) == 1 and "--strategy auto" not in warnings[0]
+    error = next(line for line in out.stdout.splitlines() if line.startswith("ERROR"))
+    assert "could not initialise a TPU: " in error and "TPU runtime" in error
+    assert len(error.split("could not initialise a TPU: ")[1]) > 20  # the reason itself
+
+
+def test_tpu_validation_batches_get_one_fixed_shape():
+    train_batches = tf.data.Dataset.range(12).batch(4, drop_remainder=True)
+    val = tf.data.Dataset.range(10).batch(3)  # 3, 3, 3, 1: a short last batch
+    fixed = distribute.static_batches(val, train_batches)
+    assert fixed.element_spec.shape.as_list() == [4]
+    assert [b.tolist() for b in fixed.as_numpy_iterator()] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert distribute.static_batches(train_batches, train_batches) is train_batches
 
 
 def test_precision_and_xla_switches_follow_the_device():

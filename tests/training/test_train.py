@@ -1,12 +1,16 @@
+import csv
 import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from colorizer.data.config import AugmentConfig
 from colorizer.data.pipeline import make_dataset
 from colorizer.model.config import ModelConfig
+from colorizer.training.backup import saved_epoch
 from colorizer.training.config import TrainConfig
+from colorizer.training.run_settings import RunSettingsError
 from colorizer.training.train import read_history, train
 
 RUN_FILES = {"config.json", "model.keras", "best.keras", "history.csv", "batch_loss.csv",
@@ -70,15 +74,79 @@ def test_history_reader_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
     assert np.isnan(rows[0]["val_loss"])
 
 
-def test_notebook_callbacks_plot_and_save_samples(tiny_data, tmp_path):
+def _steps_and_epochs(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [int(r["step"]) for r in rows], [int(r["epoch"]) for r in rows]
+
+
+def test_classification_run_of_unknown_length_draws_samples_and_logs_global_steps(
+        image_folder, tmp_path):
+    from colorizer.gamut import load_gamut_bins
     from colorizer.training.callbacks import LiveLossPlot, SampleColorizations
 
-    lightness, ab = next(iter(tiny_data))
-    live = LiveLossPlot(every=2, steps_per_epoch=4, history=([1], [9999.0]))
+    # 4 photos in batches of 2: 2 batches per epoch; the filter hides that from Keras, as a
+    # TFRecord dataset without a known length does.
+    data = make_dataset(image_folder, batch_size=2, image_size=32, training=True,
+                        augment=AugmentConfig.none(), seed=1).filter(lambda lightness, ab: True)
+    assert data.cardinality() == tf.data.UNKNOWN_CARDINALITY
+    lightness, ab = next(iter(data))
+    run = tmp_path / "run"
+    live = LiveLossPlot(str(run / "batch_loss.csv"))
     samples = SampleColorizations(lightness.numpy(), ab.numpy(), str(tmp_path / "samples"))
-    train(tiny_data, tmp_path / "run", model_config=ModelConfig(weights=None),
-          train_config=TrainConfig(epochs=2, steps_per_epoch=4), extra_callbacks=[live, samples],
-          verbose=0)
-    assert live.steps == [1, 2, 4, 6, 8]  # the earlier point, then every 2 of 8 batches
-    assert all(np.isfinite(live.losses))
+    bins = len(load_gamut_bins())
+    result = train(data, run, model_config=ModelConfig(weights=None, head="classification"),
+                   train_config=TrainConfig(epochs=2, batch_log_every=1), verbose=0,
+                   extra_callbacks=[live, samples], ab_distribution=np.full(bins, 1 / bins))
+    # The samples were predicted by the ab model at full resolution, every epoch.
     assert sorted(os.listdir(tmp_path / "samples")) == ["epoch_001.png", "epoch_002.png"]
+    assert samples.ab_model is result.model
+    assert result.model.predict_on_batch(lightness).shape == ab.shape
+    # Both epochs are in the batch log, numbered 1..4 across epochs, and in the backup.
+    steps, epochs = _steps_and_epochs(run / "batch_loss.csv")
+    assert steps == [1, 2, 3, 4] and epochs == [1, 1, 2, 2]
+    assert live.steps == steps and np.all(np.isfinite(live.losses))
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert saved_epoch(str(run / "backup" / "full")) == 2
+
+
+def test_a_cut_epoch_is_trained_again_and_the_folder_refuses_other_settings(
+        tiny_data, image_folder, tmp_path):
+    from colorizer.training.callbacks import SampleColorizations
+
+    run = tmp_path / "run"
+    config = dict(model_config=ModelConfig(weights=None), verbose=0)
+    # Stopped after the first batch of epoch 1 (building the step alone outlasts 60 ms).
+    cut = train(tiny_data, run, train_config=TrainConfig(epochs=2, steps_per_epoch=3,
+                                                         batch_log_every=1,
+                                                         max_minutes=0.001), **config)
+    assert cut.stopped_early and cut.history == []  # the cut epoch is not counted
+    assert saved_epoch(str(run / "backup" / "full")) is None
+    # Resumed: epoch 1 is trained again in full, from the start. A sample figure that fails
+    # on the way (3 channels: the model cannot take them) runs before each backup; it is
+    # logged and never keeps an epoch from being committed.
+    wrong = np.zeros((1, 8, 8, 3), np.float32)
+    failing = SampleColorizations(wrong, wrong[..., :2], str(tmp_path / "samples"))
+    done = train(tiny_data, run, train_config=TrainConfig(epochs=2, steps_per_epoch=3,
+                                                          batch_log_every=1),
+                 extra_callbacks=[failing], **config)
+    assert not done.stopped_early
+    assert saved_epoch(str(run / "backup" / "full")) == 2
+    with open(run / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+    assert int(done.model.optimizer.iterations.numpy()) == 2 * 3  # no step of the cut kept
+    steps, epochs = _steps_and_epochs(run / "batch_loss.csv")
+    assert steps == list(range(1, 7)) and epochs == [1, 1, 1, 2, 2, 2]
+    # The same folder with another head, crop size and batch size: refused, naming each.
+    before = (run / "config.json").read_text()
+    bigger = make_dataset(image_folder, batch_size=4, image_size=64, training=True, repeat=True)
+    with pytest.raises(RunSettingsError) as caught:
+        train(bigger, run, model_config=ModelConfig(weights=None, head="classification"),
+              train_config=TrainConfig(epochs=3, steps_per_epoch=2), verbose=0)
+    message = str(caught.value)
+    assert "\n" not in message and str(run) in message
+    for difference in ("head regression -> classification", "image_size 32 -> 64",
+                       "batch_size 2 -> 4"):
+        assert difference in message
+    assert "weights" not in message and "epochs" not in message  # same weights; more epochs
+    assert (run / "config.json").read_text() == before

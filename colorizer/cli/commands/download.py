@@ -61,7 +61,15 @@ def run(args) -> int:
             print(f"colorizer download: error: {error}", file=sys.stderr)
             return 1
     elif args.source == "oxford-pets":
-        folder = download.download_oxford_pets(args.out, progress=progress)
+        from colorizer.data.fetch import FetchError
+
+        try:
+            folder = download.download_oxford_pets(args.out, progress=progress)
+        except FetchError as error:
+            print(f"colorizer download: error: could not download Oxford-IIIT Pet ({error}); "
+                  "check the connection and run the same command again: it resumes where it "
+                  "stopped", file=sys.stderr)
+            return 1
     else:
         folder = download.use_folder(args.out)
     from colorizer.data.images import list_images

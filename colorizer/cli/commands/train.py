@@ -105,6 +105,9 @@ def run(args) -> int:
     last = result.history[-1] if result.history else {}
     print(f"trained {len(result.history)} epochs; last: "
           + ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch"))
+    if result.stopped_early:
+        print(f"stopped by --max-minutes during epoch {len(result.history) + 1}, which is not "
+              "counted; run the same command again to train it in full and go on")
     if stats.skipped:
         print(f"skipped {stats.skipped} unreadable files, e.g. {stats.failures[0][0]}")
     print(f"model: {args.run_dir}/model.keras  best: {args.run_dir}/best.keras")

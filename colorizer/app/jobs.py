@@ -149,7 +149,8 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
     for folder in (inbox, out_dir, preview_dir):
         os.makedirs(folder, exist_ok=True)
     failures: list[tuple[str, str]] = []
-    accepted: list[tuple[str, str]] = []  # (name shown in the page, local path)
+    # (name shown in the page, local path), in the page's order: uploads, then links.
+    accepted = [(os.path.basename(path), path) for path in files]
     for url in urls:
         if not is_url(url):
             failures.append((url, "not a link: paste addresses that start with http:// or "
@@ -159,7 +160,6 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
             accepted.append((url, _fetch(url, inbox, timeout)))
         except Exception as error:  # ImageReadError names the URL; keep only the reason
             failures.append((url, str(error).removeprefix(url + ": ")))
-    accepted += [(os.path.basename(path), path) for path in files]
     todo = []
     for name, path in accepted:
         refusal = check_pixels(path, max_pixels)

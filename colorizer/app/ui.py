@@ -69,13 +69,13 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
     requests_root = os.path.join(os.fspath(work_dir), REQUESTS_FOLDER)
     os.makedirs(requests_root, exist_ok=True)
 
-    def colorize(files, urls, render_size, *extra):
+    def colorize(files, urls, render_size, temperature=None):
         """Handler of the Colorize button; returns (status, slider, chooser, downloads, state)."""
         nothing = (None, gr.update(choices=[], value=None, visible=False), None, {})
         try:
             _forget_old_requests(requests_root)
-            if classification:
-                set_temperature(model, float(extra[0]))
+            if temperature is not None:  # only a classification model has the slider
+                set_temperature(model, float(temperature))
             folder = os.path.join(requests_root, uuid.uuid4().hex)
             outcome = colorize_request(model, list(files or []), split_urls(urls), folder,
                                        render_size=int(render_size), max_pixels=max_pixels,

@@ -180,10 +180,13 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
                 continue
             output = os.path.join(out_dir, *entry.output.split("/"))
             stem = os.path.join(preview_dir, f"{index:03d}")
+            # A JPEG decodes at 1/2, 1/4 or 1/8 scale (draft mode) while both sides stay at
+            # least PREVIEW_SIDE / 2: several times faster for a big photo.
+            draft = PREVIEW_SIDE // 2
             results.append(Result(
                 name, output,
-                _preview(read_rgb(entry.input, max_side=PREVIEW_SIDE), stem + "-before.jpg"),
-                _preview(read_rgb(output, max_side=PREVIEW_SIDE), stem + "-after.jpg"),
+                _preview(read_rgb(entry.input, max_side=draft), stem + "-before.jpg"),
+                _preview(read_rgb(output, max_side=draft), stem + "-after.jpg"),
                 entry.width, entry.height))
     archive = None
     if len(results) > 1:

@@ -5,7 +5,7 @@ lives in one temporary folder, deleted when the app closes. Gradio's queue runs 
 colorization at a time, so two visitors never run the model at once on a small machine.
 
 Example:
-    >>> app = launch(model="runs/pets/best.keras", block=False)
+    >>> app = launch(model="runs/pets/best.keras", port=7860, block=False)
     >>> app.url
     'http://127.0.0.1:7860/'
     >>> app.close()
@@ -26,7 +26,6 @@ from colorizer.errors import ColorizerError
 from colorizer.inference.inputs import DOWNLOAD_TIMEOUT_S
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
 MAX_UPLOAD = "200mb"
 """Largest file Gradio accepts in an upload (the same cap as a photo fetched from a link)."""
 MAX_QUEUE = 32
@@ -94,7 +93,7 @@ def in_notebook() -> bool:
     return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
-def launch(model, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, share: bool = False,
+def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: bool = False,
            block: bool | None = None, max_pixels: int = MAX_PIXELS,
            timeout: float = DOWNLOAD_TIMEOUT_S, quiet: bool = False) -> RunningApp:
     """Starts the colorizer web app.
@@ -103,7 +102,7 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, share: 
         model: A ``.keras`` file or a loaded colorizer.
         host: The address to listen on; the default serves this machine only. ``0.0.0.0``
             opens it to the network.
-        port: The port.
+        port: The port; ``None`` takes the first free one from 7860 up.
         share: Also open a temporary public link through Gradio's relay (needs internet).
         block: Serve until Ctrl+C, then close. Default: block, except in a notebook, where
             the app shows inline in the cell and the notebook stays usable.

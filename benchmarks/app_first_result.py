@@ -5,7 +5,8 @@ does not depend on the weights), then, through ``gradio_client`` (the HTTP API t
 uses), uploads a JPEG photo of each size, waits for the answer and downloads every file of it.
 The time covers the upload, the queue, the colorization at full size, the previews, and the
 download of the full-size result. Each size is sent twice: the first request of the app also
-pays the model's first call (graph tracing); later requests do not.
+pays the model's first call (graph tracing); later requests do not. The machine's load
+average is recorded with the figures: on a shared machine it explains much of their spread.
 
 Usage:
     python benchmarks/app_first_result.py                    # 1 MP and 12 MP
@@ -18,6 +19,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import tempfile
 import time
 
@@ -40,9 +42,19 @@ def _photo(megapixels: float, folder: str) -> str:
     return path
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0, 12.0])
+    parser.add_argument("--rounds", type=int, default=3, help="requests per size")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__),
                                                       "app_first_result.json"))
     args = parser.parse_args()
@@ -52,6 +64,7 @@ def main() -> None:
     from colorizer.app import launch
     from colorizer.model.network import build_colorizer
 
+    load_before = list(os.getloadavg())  # other work on the machine slows every figure
     folder = tempfile.mkdtemp(prefix="app-bench-")
     photos = {mp: _photo(mp, folder) for mp in args.megapixels}
     start = time.perf_counter()
@@ -60,7 +73,7 @@ def main() -> None:
     client = Client(app.url, verbose=False, download_files=folder)
     rows = []
     try:
-        for round_ in (1, 2):
+        for round_ in range(1, args.rounds + 1):
             for megapixels, photo in photos.items():
                 begin = time.perf_counter()
                 status, _, _, downloads = client.predict([handle_file(photo)], "", 224,
@@ -79,9 +92,15 @@ def main() -> None:
                       "previews)")
     finally:
         app.close()
-    result = {"machine": f"{platform.processor() or platform.machine()}, "
-                         f"{os.cpu_count()} CPUs (shared with other work while measured)",
-              "app_start_seconds": round(started, 2), "rows": rows}
+    later = {mp: sorted(r["seconds_to_result"] for r in rows
+                        if r["megapixels"] == mp and r["round"] > 1)
+             for mp in photos}
+    result = {"machine": f"{_cpu_name()}, {os.cpu_count()} CPUs",
+              "load_average_before_and_after": [load_before, list(os.getloadavg())],
+              "app_start_seconds": round(started, 2),
+              "median_seconds_to_result_after_round_1": {f"{mp:g} MP": round(statistics.median(times), 2)
+                                                for mp, times in later.items() if times},
+              "rows": rows}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")

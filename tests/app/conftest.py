@@ -29,9 +29,14 @@ def toned_down_model(**build_kwargs) -> keras.Model:
 
 
 @pytest.fixture(scope="session")
-def model_file(tmp_path_factory) -> str:
+def model() -> keras.Model:
+    return toned_down_model()
+
+
+@pytest.fixture(scope="session")
+def model_file(model, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("app-model") / "model.keras"
-    save_model(toned_down_model(), path)
+    save_model(model, path)
     return str(path)
 
 

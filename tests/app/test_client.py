@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import urllib.request
 import zipfile
 
@@ -71,6 +72,13 @@ def test_bad_files_get_a_message_and_the_app_keeps_serving(client, tmp_path):
     status, _, _ = _ask(client)
     assert status.startswith("Add a photo")
 
+    # Over the upload cap (200 MB): refused before it is sent (a sparse file costs nothing).
+    big = tmp_path / "big.jpg"
+    with open(big, "wb") as f:
+        f.truncate(201 * 1024 * 1024)
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 209715200 bytes"):
+        _ask(client, [big])
+
     # Still serving: a good photo after all that.
     good = _save(data.camera()[::4, ::4], tmp_path / "camera.png")
     status, pair, downloads = _ask(client, [good])
@@ -136,23 +144,39 @@ def test_a_regression_model_has_no_temperature(client):
     assert _parameters(client) == ["files", "urls", "render_size"]
 
 
-def test_temperature_slider_and_cleanup_on_close(tmp_path):
+def test_one_request_at_a_time_temperature_and_cleanup_on_close(tmp_path):
     from gradio_client import Client, handle_file
 
     from colorizer.app import launch
 
-    app = launch(toned_down_model(head="classification"), port=free_port(), block=False,
-                 quiet=True)
+    model = toned_down_model(head="classification")
+    calls = []
+    predict = model.predict_on_batch
+
+    def slow_predict(batch):  # long enough that two requests would overlap if both ran
+        start = time.monotonic()
+        time.sleep(0.5)
+        result = predict(batch)
+        calls.append((start, time.monotonic()))
+        return result
+
+    model.predict_on_batch = slow_predict
+    app = launch(model, port=free_port(), block=False, quiet=True)
     try:
         client = Client(app.url, verbose=False, download_files=str(tmp_path / "downloads"))
         assert _parameters(client) == ["files", "urls", "render_size", "temperature"]
         photo = _save(data.camera()[::4, ::4], tmp_path / "camera.png")
+        # Two visitors at once, at two temperatures.
+        jobs = [client.submit([handle_file(photo)], "", 128, temperature, api_name="/colorize")
+                for temperature in (0.05, 1.0)]
         chroma = []
-        for temperature in (0.05, 1.0):
-            _, _, _, downloads = client.predict([handle_file(photo)], "", 128, temperature,
-                                             api_name="/colorize")
+        for job in jobs:
+            _, _, _, downloads = job.result(timeout=120)
             lab = rgb2lab(np.asarray(Image.open(downloads[0]).convert("RGB")))
             chroma.append(np.hypot(lab[..., 1], lab[..., 2]).mean())
+        assert len(calls) == 2
+        (_, first_end), (second_start, _) = sorted(calls)
+        assert second_start >= first_end, "the model ran for two requests at once"
         # The annealed mean at T = 1 averages over every bin: duller than near the mode.
         assert chroma[0] > chroma[1] + 0.5, chroma
         kept = [os.path.join(root, name) for root, _, names in os.walk(app.work_dir)

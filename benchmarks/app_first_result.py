@@ -98,8 +98,9 @@ def main() -> None:
     result = {"machine": f"{_cpu_name()}, {os.cpu_count()} CPUs",
               "load_average_before_and_after": [load_before, list(os.getloadavg())],
               "app_start_seconds": round(started, 2),
-              "median_seconds_to_result_after_round_1": {f"{mp:g} MP": round(statistics.median(times), 2)
-                                                for mp, times in later.items() if times},
+              "median_seconds_to_result_after_round_1": {
+                  f"{mp:g} MP": round(statistics.median(times), 2)
+                  for mp, times in later.items() if times},
               "rows": rows}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)

@@ -1,5 +1,5 @@
 """The web app as a person uses it: a real headless Chromium opens the page, uploads a photo,
-waits for the result, downloads it and takes a screenshot.
+waits for the result, compares, downloads and takes a screenshot.
 
 Chromium and its driver come from Debian (``apt-get install chromium chromium-driver``, which
 ``.ci/run`` does); nothing is downloaded by the test. Set ``COLORIZER_APP_SCREENSHOT`` to a
@@ -40,7 +40,7 @@ def browser(tmp_path):
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1000",
+                 "--disable-sync", "--no-first-run", "--window-size=1400,1200",
                  f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {
@@ -71,26 +71,38 @@ def test_upload_colorize_download_in_a_real_browser(running_app, browser, tmp_pa
     gray = (data.astronaut() @ [0.299, 0.587, 0.114]).round().astype(np.uint8)
     photo = tmp_path / "grandma.png"
     Image.fromarray(gray).save(photo)
+    cup = tmp_path / "cup.jpg"  # a second photo, in colour
+    Image.fromarray(data.coffee()).save(cup, quality=90)
 
     browser.get(running_app.url)
     upload = _wait_for(lambda: browser.find_elements(By.CSS_SELECTOR,
                                                      "#photos input[type=file]"), "the page")
-    upload[0].send_keys(str(photo))
+    upload[0].send_keys(f"{photo}\n{cup}")  # two files chosen at once
     _wait_for(lambda: browser.find_elements(
-        By.CSS_SELECTOR, "#photos td.filename[aria-label='grandma.png']"), "the upload")
+        By.CSS_SELECTOR, "#photos td.filename[aria-label='cup.jpg']"), "the upload")
     browser.find_element(By.ID, "colorize").click()
     links = _wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#downloads a[download]"),
                       "the result")
     status = browser.find_element(By.ID, "status").text
-    assert "Colorized 1 of 1 photo" in status, status
-    # The before/after slider shows both images.
-    _wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#compare img[src]")) >= 2,
-              "the before/after slider")
+    assert "Colorized 2 of 2 photos" in status, status
+    assert [a.get_attribute("download") for a in links] == ["grandma.png", "cup.jpg",
+                                                           "colorized.zip"]
+    # The before/after slider shows both images of the first photo.
+    slider = _wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#compare img[src]"),
+                       "the before/after slider")
+    assert len(slider) == 2 and "000-before" in slider[0].get_attribute("src")
 
     screenshot = os.environ.get("COLORIZER_APP_SCREENSHOT") or str(tmp_path / "app.png")
     assert browser.save_screenshot(screenshot)
     with Image.open(screenshot) as shot:
         assert shot.width >= 1000 and np.asarray(shot.convert("L")).std() > 10
+
+    # Choosing the second photo shows it in the slider.
+    browser.find_element(By.CSS_SELECTOR, "#chooser input").click()
+    _wait_for(lambda: [li for li in browser.find_elements(By.CSS_SELECTOR, "#chooser li")
+                       if li.text.endswith("2. cup.jpg")], "the photo list")[0].click()
+    _wait_for(lambda: "001-before" in browser.find_element(
+        By.CSS_SELECTOR, "#compare img[src]").get_attribute("src"), "the second photo")
 
     links[0].click()
     saved = _wait_for(lambda: [p for p in browser.downloads.iterdir()

@@ -131,9 +131,13 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
             server_name=host, server_port=port, share=share, prevent_thread_lock=True,
             quiet=quiet, show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD,
             mcp_server=False, inline=in_notebook())
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(work_dir, ignore_errors=True)
         _restore_env("GRADIO_TEMP_DIR", previous)
+        if isinstance(error, OSError):  # Gradio's own message names its environment variable
+            where = f"{host}:{port}" if port else f"{host} (ports 7860-7959)"
+            raise ColorizerError(f"cannot serve on {where}: the port is taken or the address is "
+                                 "not this machine's; choose another with --port") from error
         raise
     app = RunningApp(blocks, local_url, share_url, work_dir, previous)
     atexit.register(app.close)

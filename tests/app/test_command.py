@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,3 +61,14 @@ def test_help_does_not_load_gradio():
         capture_output=True, text=True, timeout=120)
     assert "--max-megapixels" in probe.stdout and "--share" in probe.stdout
     assert probe.stdout.strip().endswith("False False")
+
+
+def test_a_taken_port_is_one_clear_line(model_file, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["app", "--model", model_file, "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{port}: the port is taken" in err and "--port" in err
+    assert "Traceback" not in err

@@ -49,20 +49,25 @@ class RunningApp:
             return
         self.closed = True
         try:
-            self.blocks.close()
+            if self.blocks is not None:
+                self.blocks.close()
         finally:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             _restore_env("GRADIO_TEMP_DIR", self._previous_temp)
 
     def wait(self) -> None:
         """Serves until interrupted (Ctrl+C or a termination signal), then closes."""
-        if threading.current_thread() is threading.main_thread():
-            # A plain `kill` must clean up too: turn SIGTERM into an exit through `finally`.
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        _exit_on_sigterm()
         try:
             self.blocks.block_thread()
         finally:
             self.close()
+
+
+def _exit_on_sigterm() -> None:
+    """A plain `kill` must clean up too: SIGTERM becomes an exit that runs every `finally`."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
 def _restore_env(name: str, value: str | None) -> None:
@@ -117,30 +122,32 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
     from colorizer.app.ui import build_app
     from colorizer.model.network import load_colorizer
 
+    blocking = block if block is not None else not in_notebook()
+    if blocking:
+        # From now on, before the page answers: a signal during start-up also cleans up.
+        _exit_on_sigterm()
     if isinstance(model, (str, os.PathLike)):
         model = load_colorizer(model)
     work_dir = tempfile.mkdtemp(prefix="colorizer-app-")
     # Gradio keeps uploads, and copies of what handlers return, in GRADIO_TEMP_DIR: pointing it
     # into our folder keeps every file of the app in one place, deleted on close.
-    previous = os.environ.get("GRADIO_TEMP_DIR")
+    app = RunningApp(None, "", None, work_dir, os.environ.get("GRADIO_TEMP_DIR"))
     os.environ["GRADIO_TEMP_DIR"] = work_dir
+    atexit.register(app.close)  # at any exit from here on, even half-way through the start
     try:
-        blocks = build_app(model, work_dir, max_pixels=max_pixels, timeout=timeout)
-        blocks.queue(default_concurrency_limit=1, max_size=MAX_QUEUE)
-        _, local_url, share_url = blocks.launch(
+        app.blocks = build_app(model, work_dir, max_pixels=max_pixels, timeout=timeout)
+        app.blocks.queue(default_concurrency_limit=1, max_size=MAX_QUEUE)
+        _, app.url, app.share_url = app.blocks.launch(
             server_name=host, server_port=port, share=share, prevent_thread_lock=True,
             quiet=quiet, show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD,
             mcp_server=False, inline=in_notebook())
     except BaseException as error:
-        shutil.rmtree(work_dir, ignore_errors=True)
-        _restore_env("GRADIO_TEMP_DIR", previous)
+        app.close()
         if isinstance(error, OSError):  # Gradio's own message names its environment variable
             where = f"{host}:{port}" if port else f"{host} (ports 7860-7959)"
             raise ColorizerError(f"cannot serve on {where}: the port is taken or the address is "
                                  "not this machine's; choose another with --port") from error
         raise
-    app = RunningApp(blocks, local_url, share_url, work_dir, previous)
-    atexit.register(app.close)
-    if block if block is not None else not in_notebook():
+    if blocking:
         app.wait()
     return app

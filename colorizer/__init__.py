@@ -10,6 +10,7 @@ command line down to the base modules:
 * ``colorizer.training``: resumable training, callbacks, crash-safe backups, strategies;
 * ``colorizer.evaluation``: per-image metrics beside gray and ground truth, reports, figures;
 * ``colorizer.inference``: any photo at full resolution, folders and URLs in, files out;
+* ``colorizer.app``: the web app (``colorizer app``; Gradio, from the ``app`` extra);
 * ``colorizer.cli``: the ``colorizer`` command and the offline demo;
 * base modules every stage may use: ``color`` (sRGB <-> Lab), ``gamut`` (the ab bins),
   ``fileio`` (atomic writes), ``plots``, ``notebook`` (Colab helpers), ``lazy``.

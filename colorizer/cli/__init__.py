@@ -15,7 +15,7 @@ import traceback
 from colorizer import __version__
 from colorizer.errors import ColorizerError
 
-COMMANDS = ("demo", "download", "prepare", "train", "evaluate", "colorize")
+COMMANDS = ("demo", "download", "prepare", "train", "evaluate", "colorize", "app")
 """Subcommand modules in ``colorizer.cli.commands``, in the order ``--help`` lists them."""
 
 

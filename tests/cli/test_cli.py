@@ -19,7 +19,7 @@ def _cli(*args, cwd=None):
 def test_help_lists_every_command_and_is_fast():
     result = _cli("--help")
     assert result.returncode == 0
-    for command in ("demo", "download", "prepare", "train", "evaluate", "colorize"):
+    for command in ("demo", "download", "prepare", "train", "evaluate", "colorize", "app"):
         assert command in result.stdout
     probe = subprocess.run([sys.executable, "-c",
                             "import sys; from colorizer.cli import build_parser; build_parser();"
@@ -28,7 +28,7 @@ def test_help_lists_every_command_and_is_fast():
 
 
 @pytest.mark.parametrize("command", ["demo", "download", "prepare", "train", "evaluate",
-                                     "colorize"])
+                                     "colorize", "app"])
 def test_each_command_has_help(command):
     result = _cli(command, "--help")
     assert result.returncode == 0 and "usage: colorizer " + command in result.stdout

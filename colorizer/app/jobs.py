@@ -1,0 +1,196 @@
+"""One request of the web app, without any web code: photos and URLs in, colorized files out.
+
+    uploads + URLs -> URLs fetched (the command line's fetch, with its size cap) -> pixel cap
+      -> colorize_inputs (the same call as `colorizer colorize`: full size, L kept, tagged)
+      -> small before/after previews for the page, and a zip of every result
+
+Every problem with one input becomes a line of :attr:`Outcome.failures`; the others go on.
+
+Example:
+    >>> outcome = colorize_request(model, ["/tmp/grandma.jpg"], ["https://example.org/a.jpg"],
+    ...                            "/tmp/colorizer-app/requests/1")
+    >>> outcome.results[0].output, outcome.failures
+    ('/tmp/colorizer-app/requests/1/out/grandma.jpg', [])
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import zipfile
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from colorizer.data.images import read_rgb
+from colorizer.fileio import atomic_path, write_bytes
+from colorizer.inference.batch import colorize_inputs
+from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE
+from colorizer.inference.inputs import (
+    DOWNLOAD_TIMEOUT_S, MAX_DOWNLOAD_BYTES, fetch_url, is_url, url_output_name)
+from colorizer.inference.outputs import write_image
+
+MAX_PIXELS = 50_000_000
+"""Largest photo the app takes (50 MP, e.g. 8660 x 5773): beyond any phone or most cameras,
+and within a few GB of memory on a small machine. The command line has no such cap."""
+PREVIEW_SIDE = 1600
+"""Longest side of the before/after previews shown in the page (downloads are full size)."""
+ARCHIVE_NAME = "colorized.zip"
+
+
+@dataclasses.dataclass
+class Result:
+    """One colorized photo: its full-size file and the two previews the page shows."""
+
+    name: str
+    output: str
+    before: str
+    after: str
+    width: int
+    height: int
+
+
+@dataclasses.dataclass
+class Outcome:
+    """Everything one request produced."""
+
+    results: list[Result]
+    failures: list[tuple[str, str]]
+    archive: str | None
+    seconds: float
+
+    def message(self) -> str:
+        """A short Markdown report for the page: what worked, and why anything failed."""
+        done = len(self.results)
+        total = done + len(self.failures)
+        if total == 0:
+            return "Add a photo (upload, or paste a link), then press **Colorize**."
+        lines = [f"Colorized {done} of {total} photo{'s' if total != 1 else ''} in "
+                 f"{self.seconds:.1f} s." if done else
+                 f"No photo could be colorized ({total} tried)."]
+        lines += [f"- **{name}**: {reason}" for name, reason in self.failures]
+        return "\n".join(lines)
+
+
+def split_urls(text: str | None) -> list[str]:
+    """The links pasted into the page: one per line or separated by spaces or commas."""
+    return [part for part in (text or "").replace(",", " ").split() if part]
+
+
+def check_pixels(path: str, max_pixels: int = MAX_PIXELS) -> str | None:
+    """Why a photo is refused before decoding (too many pixels), or ``None`` to go ahead.
+
+    Only the header is read, so a huge or hostile file costs nothing. Unreadable files pass
+    here and are reported by the colorizer with its own message.
+    """
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:
+        return f"too large: over {Image.MAX_IMAGE_PIXELS * 2:,} pixels; the app takes " \
+               f"photos up to {max_pixels / 1e6:g} megapixels"
+    except Exception:  # not an image: colorize_inputs says so in its own words
+        return None
+    if width * height > max_pixels:
+        return (f"too large: {width} x {height} pixels ({width * height / 1e6:.1f} MP); the app "
+                f"takes photos up to {max_pixels / 1e6:g} MP (the command line `colorizer "
+                f"colorize` has no cap)")
+    return None
+
+
+def _fetch(url: str, folder: str, timeout: float) -> str:
+    """Downloads one URL into ``folder`` under its safe name and returns the path."""
+    path = os.path.join(folder, url_output_name(url))
+    write_bytes(path, fetch_url(url, timeout=timeout, max_bytes=MAX_DOWNLOAD_BYTES))
+    return path
+
+
+def _preview(image: np.ndarray, path: str) -> str:
+    height, width = image.shape[:2]
+    scale = min(1.0, PREVIEW_SIDE / max(height, width))
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    write_image(path, image)
+    return path
+
+
+def _archive(paths: list[str], names: list[str], path: str) -> str:
+    # Photos are compressed already: storing them keeps the zip fast to make.
+    with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as z:
+        for source, name in zip(paths, names):
+            z.write(source, name)
+    return path
+
+
+def colorize_request(model, files: list[str], urls: list[str], work_dir: str | os.PathLike, *,
+                     render_size: int = DEFAULT_RENDER_SIZE, max_pixels: int = MAX_PIXELS,
+                     timeout: float = DOWNLOAD_TIMEOUT_S) -> Outcome:
+    """Colorizes uploaded files and URLs the way ``colorizer colorize`` does.
+
+    Args:
+        model: A loaded colorizer (its temperature, for a classification model, already set).
+        files: Local paths of uploaded photos.
+        urls: http(s) links to photos.
+        work_dir: An empty folder of this request: ``in/`` holds downloads, ``out/`` the
+            results (with ``manifest.jsonl``), ``preview/`` the page's images.
+        render_size: The model's working size (a multiple of 32).
+        max_pixels: Photos with more pixels are refused with a message.
+        timeout: Seconds to wait on a URL.
+
+    Returns:
+        The :class:`Outcome`, results in input order.
+    """
+    start = time.perf_counter()
+    work_dir = os.fspath(work_dir)
+    inbox, out_dir, preview_dir = (os.path.join(work_dir, name) for name in ("in", "out",
+                                                                              "preview"))
+    for folder in (inbox, out_dir, preview_dir):
+        os.makedirs(folder, exist_ok=True)
+    failures: list[tuple[str, str]] = []
+    # (name shown in the page, local path), in the page's order: uploads, then links.
+    accepted = [(os.path.basename(path), path) for path in files]
+    for url in urls:
+        if not is_url(url):
+            failures.append((url, "not a link: paste addresses that start with http:// or "
+                                  "https://"))
+            continue
+        try:
+            accepted.append((url, _fetch(url, inbox, timeout)))
+        except Exception as error:  # ImageReadError names the URL; keep only the reason
+            failures.append((url, str(error).removeprefix(url + ": ")))
+    todo = []
+    for name, path in accepted:
+        refusal = check_pixels(path, max_pixels)
+        if refusal:
+            failures.append((name, refusal))
+        else:
+            todo.append((name, path))
+
+    results: list[Result] = []
+    if todo:
+        manifest = colorize_inputs(model, [path for _, path in todo], out_dir,
+                                   render_size=render_size, progress=False, timeout=timeout)
+        names = {os.path.abspath(path): name for name, path in todo}
+        for index, entry in enumerate(manifest.entries):
+            name = names.get(os.path.abspath(entry.input), os.path.basename(entry.input))
+            if entry.status != "ok":
+                failures.append((name, entry.reason or entry.status))
+                continue
+            output = os.path.join(out_dir, *entry.output.split("/"))
+            stem = os.path.join(preview_dir, f"{index:03d}")
+            # A JPEG decodes at 1/2, 1/4 or 1/8 scale (draft mode) while both sides stay at
+            # least PREVIEW_SIDE / 2: several times faster for a big photo.
+            draft = PREVIEW_SIDE // 2
+            results.append(Result(
+                name, output,
+                _preview(read_rgb(entry.input, max_side=draft), stem + "-before.jpg"),
+                _preview(read_rgb(output, max_side=draft), stem + "-after.jpg"),
+                entry.width, entry.height))
+    archive = None
+    if len(results) > 1:
+        archive = _archive([r.output for r in results],
+                           [os.path.relpath(r.output, out_dir) for r in results],
+                           os.path.join(work_dir, ARCHIVE_NAME))
+    return Outcome(results, failures, archive, time.perf_counter() - start)

@@ -122,7 +122,7 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
     trained = time.monotonic()
 
     evaluation = evaluate(result.model, test_dir, os.path.join(config.out, "evaluation"),
-                          classifier=None, image_size=config.image_size,
+                          classifier=None, split=None, image_size=config.image_size,
                           batch_size=config.batch_size, examples=2)
     table = summary_markdown(evaluation["metrics"])
     summary = {row: {metric: stats["mean"] for metric, stats in evaluation["metrics"][row].items()}

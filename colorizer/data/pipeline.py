@@ -39,7 +39,8 @@ from colorizer.data import records
 from colorizer.data.augment import random_crop_augment
 from colorizer.data.config import AugmentConfig
 from colorizer.data.images import (
-    ImageReadError, expand_sources, list_images, read_rgb, resize_short_side)
+    ImageReadError, list_images, read_rgb, resize_short_side)
+from colorizer.data.label_maps import MAX_LABELS, without_label_maps
 from colorizer.data.splits import DEFAULT_FRACTIONS, assign_split
 
 log = logging.getLogger(__name__)
@@ -78,18 +79,29 @@ class DecodeStats:
 def resolve_files(source, split: str | None = None, fractions=DEFAULT_FRACTIONS,
                   seed: int = 0) -> list[str]:
     """The image files of ``source`` (a folder, a file, or a list of either), one split only
-    when ``split`` is given (assigned from each file's path relative to its folder)."""
+    when ``split`` is given (assigned from each file's path relative to its folder). Label
+    maps found in folders (:mod:`colorizer.data.label_maps`) are left out."""
     sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if split is None:
-        return expand_sources(sources)
+        return [p for item in map(os.fspath, sources)
+                for p in (_folder_photos(item) if os.path.isdir(item) else [item])]
     chosen = []
     for item in map(os.fspath, sources):
         if os.path.isdir(item) or tf.io.gfile.isdir(item):
-            chosen += [p for p in list_images(item)
+            chosen += [p for p in _folder_photos(item)
                        if assign_split(os.path.relpath(p, item), fractions, seed) == split]
         elif assign_split(os.path.basename(item), fractions, seed) == split:
             chosen.append(item)
     return chosen
+
+
+def _folder_photos(folder: str) -> list[str]:
+    """The images of a folder, without the label maps (masks, trimaps) datasets keep there."""
+    photos, label_maps = without_label_maps(list_images(folder))
+    if label_maps:
+        log.info("%s: left out %d label maps (single-channel images of at most %d values), "
+                 "e.g. %s", folder, len(label_maps), MAX_LABELS, label_maps[0])
+    return photos
 
 
 def resolve_source(source, split: str | None = None, *,
@@ -164,7 +176,17 @@ def decode_files(paths: Sequence[str], short_side: int, stats: DecodeStats, *,
 
     ds = tf.data.Dataset.from_tensor_slices((paths, info))
     ds = ds.map(load_tf, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.filter(lambda image, info, ok: ok).map(lambda image, info, ok: (image, info))
+    return ds.filter(_is_ok).map(_drop_ok)
+
+
+def _is_ok(image, info, ok):
+    return ok
+
+
+def _drop_ok(image, info, ok):
+    # Named functions, not two lambdas on one line: AutoGraph cannot tell those apart and
+    # warns on every pipeline built.
+    return image, info
 
 
 def decode_shards(files: Sequence[str], short_side: int, *,

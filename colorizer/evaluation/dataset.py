@@ -149,7 +149,7 @@ def make_eval_dataset(source, *, image_size: int = 224, batch_size: int = 16,
         used.update(split=split, source=str(source), shards=from_shards, files=len(files),
                     description=f"{part} of {source} ({kind})")
     if from_shards:
-        ds = decode_shards(files, image_size, interleave=False)
+        ds = decode_shards(files, image_size, stats, interleave=False)
     else:
         names, breeds, species = _file_labels(files, source, labels or find_labels(source))
         ds = decode_files(files, image_size, stats, names=names,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 
 
 def register(subparsers) -> None:
@@ -105,7 +106,11 @@ def run(args) -> int:
     last = result.history[-1] if result.history else {}
     print(f"trained {len(result.history)} epochs; last: "
           + ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch"))
-    if stats.skipped:
-        print(f"skipped {stats.skipped} unreadable files, e.g. {stats.failures[0][0]}")
     print(f"model: {args.run_dir}/model.keras  best: {args.run_dir}/best.keras")
-    return 0
+    # Unreadable photos and shard records were skipped, the rest trained on: name them and
+    # say so in the exit status.
+    for path, reason in stats.failures:
+        print(f"skipped: {path}: {reason}", file=sys.stderr)
+    if stats.skipped:
+        print(f"skipped {stats.skipped} unreadable files or records", file=sys.stderr)
+    return 1 if stats.skipped else 0

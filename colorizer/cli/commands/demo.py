@@ -23,9 +23,10 @@ def register(subparsers) -> None:
     parser.add_argument("--crops", type=int, default=defaults.crops_per_photo,
                         help="training crops per sample photo")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--weights", default="none",
-                        help="encoder init: none (from scratch), imagenet (needs internet), "
-                             "or a weights file")
+    parser.add_argument("--weights", default="auto",
+                        help="encoder init: auto (ImageNet when cached in ~/.keras/models or "
+                             "downloadable, else from scratch), none (from scratch), imagenet "
+                             "(stop if it cannot be had), or a weights file")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.set_defaults(run=run)
 

@@ -144,8 +144,8 @@ def make_eval_dataset(source, *, image_size: int = 224, batch_size: int = 16,
     from_shards, files = resolve_source(source, split)
     if used is not None:
         part = f"the {split} split" if split else "every image"
-        kind = (f"{len(files)} shard files" if from_shards else
-                f"{len(files)} images, split by the hash of their path in the folder")
+        kind = (f"{len(files)} shard files" if from_shards else f"{len(files)} images" + (
+            ", chosen by the hash of their path in the folder" if split else ""))
         used.update(split=split, source=str(source), shards=from_shards, files=len(files),
                     description=f"{part} of {source} ({kind})")
     if from_shards:

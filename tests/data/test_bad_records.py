@@ -75,8 +75,10 @@ def test_evaluate_reports_bad_records_and_a_damaged_shard(tmp_path, shards, caps
     status = main(["evaluate", "--model", str(model), "--data", str(shards), "--out",
                    str(tmp_path / "eval"), "--image-size", "32", "--classifier", "none",
                    "--examples", "1"])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert status == 1
+    assert f"evaluated 4 images: the test split of {shards} (2 shard files)" in captured.out
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
     assert summary["images"] == 4  # 2 good of the first test shard, 2 whole of the damaged one
     skipped = {s["file"]: s["reason"] for s in summary["skipped"]}
@@ -90,7 +92,7 @@ def test_evaluate_reports_bad_records_and_a_damaged_shard(tmp_path, shards, caps
 def test_train_command_names_bad_records_and_exits_1(tmp_path, shards, capsys):
     status = main(["train", "--data", str(shards), "--run-dir", str(tmp_path / "run"),
                    "--preset", "smoke", "--image-size", "32", "--epochs", "1", "--weights",
-                   "none"])
+                   "none", "--batch-size", "2", "--steps-per-epoch", "1"])
     captured = capsys.readouterr()
     assert status == 1
     assert (tmp_path / "run" / "model.keras").is_file()  # trained on the good records

@@ -208,17 +208,18 @@ def test_a_folder_is_evaluated_on_the_split_training_holds_out(tmp_path, photos,
                                                                 colorizer_model):
     from colorizer.data.prepare import prepare_dataset
 
-    images = tmp_path / "pets" / "images"
+    root = tmp_path / "pets"  # the layout of `colorizer download` + `prepare`
+    images = root / "images"
     images.mkdir(parents=True)
     for i in range(40):
         Image.fromarray(photos[i % len(photos)][i:i + 48, i:i + 56]).save(images / f"{i}.png")
     gray_photo = np.linspace(0, 255, 40 * 48).reshape(40, 48).astype(np.uint8)
     Image.fromarray(gray_photo).save(images / "gray_photo.png")  # a real (gray) photo
-    _label_maps(tmp_path / "pets")
+    _label_maps(root)
     # What training holds out: the test shards `colorizer prepare` writes from the same photos.
-    prepare_dataset(images, tmp_path / "shards", short_side=40, progress=False)
+    index = prepare_dataset(images, root / "shards", short_side=40, progress=False)
     held_out = {r["image/name"].numpy().decode()
-                for r in _records(records.find_shards(str(tmp_path / "shards"), "test"))}
+                for r in _records(records.find_shards(str(root / "shards"), "test"))}
     assert 0 < len(held_out) < 41
 
     summary = evaluate(colorizer_model, images, tmp_path / "eval", classifier=None,
@@ -227,28 +228,18 @@ def test_a_folder_is_evaluated_on_the_split_training_holds_out(tmp_path, photos,
     assert summary["settings"]["split"] == "test"
     assert summary["settings"]["data_used"].startswith(f"the test split of {images}")
 
-    # Every image of the dataset folder: photos only, never its label maps.
-    everything = make_eval_dataset(str(tmp_path / "pets"), image_size=32, split=None)
+    # The dataset folder itself: read from the prepared shards it holds, test split.
+    summary = evaluate(colorizer_model, root, tmp_path / "eval_root", classifier=None,
+                       image_size=32, progress=False)
+    assert summary["images"] == index["splits"]["test"]["images"] == len(held_out)
+    assert summary["settings"]["data_used"].startswith(f"the test split of {root / 'shards'}")
+
+    # Every image of the dataset's photo folders: photos only, never its label maps.
+    (root / "shards").rename(tmp_path / "shards")
+    everything = make_eval_dataset(str(root), image_size=32, split=None)
     names = {n.decode() for _, _, info in everything for n in info["name"].numpy()}
     assert len(names) == 41 and "images/gray_photo.png" in names
     assert not [n for n in names if n.startswith("annotations/")]
-
-
-def test_a_dataset_folder_holding_prepared_shards_is_evaluated_from_them(tmp_path, photos,
-                                                                         colorizer_model):
-    from colorizer.data.prepare import prepare_dataset
-
-    root = tmp_path / "pets"
-    images = root / "images"
-    images.mkdir(parents=True)
-    for i in range(30):
-        Image.fromarray(photos[i % len(photos)][i:i + 48, i:i + 56]).save(images / f"{i}.png")
-    _label_maps(root)
-    index = prepare_dataset(images, root / "shards", short_side=40, progress=False)
-    summary = evaluate(colorizer_model, root, tmp_path / "eval", classifier=None,
-                       image_size=32, progress=False)
-    assert summary["images"] == index["splits"]["test"]["images"]
-    assert summary["settings"]["data_used"].startswith(f"the test split of {root / 'shards'}")
 
 
 def test_label_maps_are_told_from_photos(tmp_path, photos):

@@ -1,7 +1,6 @@
 """Evaluation on a machine that cannot download VGG16's weights, and the weights look-up."""
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import time
@@ -104,17 +103,3 @@ def test_weights_found_in_the_cache_or_at_the_download_site(tmp_path, monkeypatc
     # The mirror lacks DenseNet's file: a 404 is "unavailable", not "downloadable".
     available, reason = pretrained.imagenet_weights_available("densenet121_notop")
     assert not available and reason.endswith("answered HTTP 404")
-
-
-def test_the_cli_says_which_split_and_how_many(tmp_path, offline, model_file, photos, capsys):
-    images = tmp_path / "photos"
-    images.mkdir()
-    for i in range(30):
-        Image.fromarray(photos[i % len(photos)][i:i + 40, i:i + 48]).save(images / f"{i}.png")
-    status = main(["evaluate", "--model", str(model_file), "--data", str(images), "--out",
-                   str(tmp_path / "eval"), "--image-size", "32", "--classifier", "none"])
-    out = capsys.readouterr().out
-    summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
-    assert status == 0
-    assert summary["settings"]["split"] == "test"
-    assert f"evaluated {summary['images']} images: the test split of {images}" in out

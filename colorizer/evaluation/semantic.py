@@ -24,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from colorizer.errors import WeightsUnavailableError
 from colorizer.evaluation.imagenet_pets import breed_species, imagenet_class, species_of_class
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,13 @@ def load_classifier(classifier="auto", weights: str | None = "imagenet", *,
                     log.warning("semantic metric skipped: VGG16's ImageNet weights are %s; %s",
                                 reason, SKIP_HINT)
                     return None
-            source = imagenet_weights("vgg16")  # raises a one-line error when offline
+            try:
+                source = imagenet_weights("vgg16")
+            except WeightsUnavailableError as error:
+                raise WeightsUnavailableError(
+                    f"{error}; pass --classifier-weights FILE (a VGG16 .h5 weights file), or "
+                    "--classifier auto or none to evaluate without the semantic metric"
+                ) from None
         import keras
 
         model = keras.applications.VGG16(weights=source, include_top=True)

@@ -77,7 +77,7 @@ def test_explicit_vgg16_offline_fails_fast_in_one_line(tmp_path, offline, folder
     err = capsys.readouterr().err.strip()
     assert status == 1
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert "ImageNet weights for vgg16 unavailable" in err and "--verbose" not in err
+    assert "ImageNet weights for vgg16 unavailable" in err and "--classifier-weights FILE" in err
     assert not out.exists()  # stopped before loading the model or reading any photo
     assert elapsed < 10
 

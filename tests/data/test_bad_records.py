@@ -99,3 +99,5 @@ def test_train_command_names_bad_records_and_exits_1(tmp_path, shards, capsys):
     train_shard = os.path.join(str(shards), records.shard_name("train", 0, 1))
     assert f"skipped: {train_shard}#1" in captured.err
     assert f"skipped: {train_shard}#3" in captured.err
+    listed = json.loads((tmp_path / "run" / "skipped.json").read_text())
+    assert sorted(item["file"] for item in listed) == [f"{train_shard}#1", f"{train_shard}#3"]

@@ -112,5 +112,10 @@ def run(args) -> int:
     for path, reason in stats.failures:
         print(f"skipped: {path}: {reason}", file=sys.stderr)
     if stats.skipped:
-        print(f"skipped {stats.skipped} unreadable files or records", file=sys.stderr)
+        from colorizer.fileio import write_json
+
+        write_json(os.path.join(args.run_dir, "skipped.json"),
+                   [{"file": path, "reason": reason} for path, reason in stats.failures])
+        print(f"skipped {stats.skipped} unreadable files or records (listed in "
+              f"{args.run_dir}/skipped.json)", file=sys.stderr)
     return 1 if stats.skipped else 0

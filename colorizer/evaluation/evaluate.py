@@ -9,7 +9,7 @@ The order of images is fixed and nothing is random, so the same model and data g
 numbers. Files are written atomically.
 
 Example:
-    >>> summary = evaluate("runs/pets/best.keras", "data/pets", "runs/pets/eval")
+    >>> summary = evaluate("runs/pets/best.keras", "data/pets/shards", "runs/pets/eval")
     >>> summary["metrics"]["model"]["auc_rebalanced"]["mean"]
 """
 from __future__ import annotations

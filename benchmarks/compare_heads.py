@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     from colorizer.training.train import train
 
     demo = DemoConfig(out=args.out, image_size=args.image_size, crops_per_photo=args.crops,
-                      batch_size=args.batch_size, seed=args.seed)
+                      batch_size=args.batch_size, seed=args.seed, validation_share=0.0)
     train_dir, test_dir, n_train, n_test = build_crop_folders(demo)
     common = dict(batch_size=args.batch_size, image_size=args.image_size, seed=args.seed)
     test_ds = make_dataset(test_dir, **common)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 import traceback
 
 from colorizer import __version__
+from colorizer.cli.quiet import import_tensorflow_quietly
 from colorizer.errors import ColorizerError
 
 COMMANDS = ("demo", "download", "prepare", "train", "evaluate", "colorize", "app")
@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Colorize grayscale photos with a DenseNet121-based network "
                     "(train, evaluate, colorize). Run `colorizer demo` for a first taste.")
     parser.add_argument("--version", action="version", version=f"colorizer {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="more log output, TensorFlow's own log lines included")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"colorizer.cli.commands.{name}").register(subparsers)
@@ -39,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out
+    command = importlib.import_module(f"colorizer.cli.commands.{args.command}")
+    if not args.verbose and getattr(command, "USES_TENSORFLOW", True):
+        import_tensorflow_quietly()  # TF's C++ start-up lines stay off the terminal
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -40,7 +40,8 @@ from colorizer.data import records
 from colorizer.data.augment import random_crop_augment
 from colorizer.data.config import AugmentConfig
 from colorizer.data.images import (
-    ImageReadError, expand_sources, list_images, read_rgb, resize_short_side)
+    ImageReadError, decode_rgb, list_images, read_rgb, resize_short_side)
+from colorizer.data.label_maps import MAX_LABELS, without_label_maps
 from colorizer.data.splits import DEFAULT_FRACTIONS, assign_split
 
 log = logging.getLogger(__name__)
@@ -79,18 +80,29 @@ class DecodeStats:
 def resolve_files(source, split: str | None = None, fractions=DEFAULT_FRACTIONS,
                   seed: int = 0) -> list[str]:
     """The image files of ``source`` (a folder, a file, or a list of either), one split only
-    when ``split`` is given (assigned from each file's path relative to its folder)."""
+    when ``split`` is given (assigned from each file's path relative to its folder). Label
+    maps found in folders (:mod:`colorizer.data.label_maps`) are left out."""
     sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if split is None:
-        return expand_sources(sources)
+        return [p for item in map(os.fspath, sources)
+                for p in (_folder_photos(item) if os.path.isdir(item) else [item])]
     chosen = []
     for item in map(os.fspath, sources):
         if os.path.isdir(item) or tf.io.gfile.isdir(item):
-            chosen += [p for p in list_images(item)
+            chosen += [p for p in _folder_photos(item)
                        if assign_split(os.path.relpath(p, item), fractions, seed) == split]
         elif assign_split(os.path.basename(item), fractions, seed) == split:
             chosen.append(item)
     return chosen
+
+
+def _folder_photos(folder: str) -> list[str]:
+    """The images of a folder, without the label maps (masks, trimaps) datasets keep there."""
+    photos, label_maps = without_label_maps(list_images(folder))
+    if label_maps:
+        log.info("%s: left out %d label maps (single-channel images of at most %d values), "
+                 "e.g. %s", folder, len(label_maps), MAX_LABELS, label_maps[0])
+    return photos
 
 
 def resolve_source(source, split: str | None = None, *,
@@ -188,47 +200,120 @@ def decode_files(paths: Sequence[str], short_side: int, stats: DecodeStats, *,
 
     ds = tf.data.Dataset.from_tensor_slices((paths, info))
     ds = ds.map(load_tf, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.filter(lambda image, info, ok: ok).map(lambda image, info, ok: (image, info))
+    return ds.filter(_is_ok).map(_drop_ok)
 
 
-def decode_shards(files: Sequence[str], short_side: int, *,
+def _is_ok(image, info, ok):
+    return ok
+
+
+def _drop_ok(image, info, ok):
+    # Named functions, not two lambdas on one line: AutoGraph cannot tell those apart and
+    # warns on every pipeline built.
+    return image, info
+
+
+def read_record_or_skip(serialized: bytes, where: str, short_side: int,
+                        stats: DecodeStats) -> tuple[np.ndarray, bytes, bytes, bytes, bool]:
+    """Parses one shard record and decodes its photo resized to ``short_side``.
+
+    A record that is not a ``tf.train.Example`` or whose image does not decode is logged,
+    counted in ``stats`` under ``where`` (``shard#record``) and answered with ``ok`` False,
+    as :func:`read_resized_or_skip` does for files.
+
+    Returns:
+        ``(uint8 image, name, breed, species, ok)``.
+    """
+    try:
+        features = tf.train.Example.FromString(serialized).features.feature
+        encoded = features["image/encoded"].bytes_list.value[0]
+        rgb = resize_short_side(decode_rgb(encoded, name=where, max_side=short_side),
+                                short_side)
+    except ImageReadError as error:
+        reason = str(error).removeprefix(f"{where}: ")
+    except Exception as error:  # a damaged record: protobuf DecodeError, missing image
+        reason = f"not a readable record ({type(error).__name__}: {error})"
+    else:
+        stats.ok()
+
+        def text(key: str) -> bytes:
+            values = features[key].bytes_list.value if key in features else []
+            return bytes(values[0]) if values else b""
+
+        return rgb, text("image/name"), text("label/class"), text("label/species"), True
+    log.warning("skipping %s: %s", where, reason)
+    stats.fail(where, reason)
+    return np.zeros((1, 1, 3), np.uint8), b"", b"", b"", False
+
+
+def _raw_records_in_order(files: Sequence[str], stats: DecodeStats):
+    """``(shard, index, record)`` of each shard in turn; a shard damaged mid-way (bad
+    length or checksum) is reported and read up to the damage."""
+    for path in files:
+        index = 0
+        try:
+            for record in tf.data.TFRecordDataset(path):
+                yield path, index, record.numpy()
+                index += 1
+        except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as error:
+            reason = f"damaged shard after record {index} ({error.message.splitlines()[0]})"
+            log.warning("%s: %s", path, reason)
+            stats.fail(path, reason)
+
+
+def decode_shards(files: Sequence[str], short_side: int, stats: DecodeStats | None = None, *,
                   interleave: bool = True) -> tf.data.Dataset:
-    """Reads prepared TFRecord shards and decodes their images in TF, with their labels.
+    """Reads prepared TFRecord shards and decodes their images, with their labels.
+
+    A record that cannot be parsed or decoded is counted in ``stats`` as
+    ``SHARD#RECORD`` with its reason, like an unreadable file, and skipped.
 
     Args:
         files: Shard files.
         short_side: Each image is resized to this short side.
-        interleave: Read the shards in parallel (training); ``False`` reads them one after
-            the other, so records keep the order ``prepare`` wrote (evaluation).
+        stats: Counts decoded and skipped records.
+        interleave: Read the shards in parallel (training; a damaged shard is read up to
+            the damage, which TensorFlow logs); ``False`` reads them one after the other, so
+            records keep the order ``prepare`` wrote, and a damaged shard is counted in
+            ``stats`` too (evaluation).
 
     Returns:
         A dataset of ``(uint8 image (H, W, 3), info)``, ``info`` a dict of string scalars
         ``name`` (``record-N`` where a record has none), ``breed`` and ``species``.
     """
+    stats = stats if stats is not None else DecodeStats()
+    files = list(files)
 
-    def decode(index, serialized):
-        example = records.parse_example(serialized)
-        image = tf.io.decode_image(example["image/encoded"], channels=3, expand_animations=False)
-        name = example["image/name"]
+    def records_of(path):
+        raw = tf.data.TFRecordDataset(path).ignore_errors(log_warning=True)
+        return raw.enumerate().map(lambda index, record: (path, index, record))
+
+    if interleave:
+        ds = tf.data.Dataset.from_tensor_slices(files).interleave(
+            records_of, cycle_length=min(len(files), 16), num_parallel_calls=AUTOTUNE)
+    else:
+        ds = tf.data.Dataset.from_generator(
+            lambda: _raw_records_in_order(files, stats),
+            output_signature=(tf.TensorSpec([], tf.string), tf.TensorSpec([], tf.int64),
+                              tf.TensorSpec([], tf.string)))
+
+    def load(path, index, record, side):
+        where = f"{path.decode('utf-8')}#{int(index)}"
+        return read_record_or_skip(record, where, int(side), stats)
+
+    def decode(path, index, record):
+        image, name, breed, species, ok = tf.numpy_function(
+            load, [path, index, record, short_side],
+            [tf.uint8, tf.string, tf.string, tf.string, tf.bool], stateful=False)
+        image.set_shape([None, None, 3])
         name = tf.where(tf.strings.length(name) > 0, name,
                         tf.strings.join(["record-", tf.strings.as_string(index)]))
-        return resize_short_side_tf(image, short_side), {
-            "name": name, "breed": example["label/class"],
-            "species": tf.strings.lower(example["label/species"])}
+        info = {"name": tf.reshape(name, []), "breed": tf.reshape(breed, []),
+                "species": tf.strings.lower(tf.reshape(species, []))}
+        return image, info, tf.reshape(ok, [])
 
-    ds = tf.data.TFRecordDataset(list(files), num_parallel_reads=AUTOTUNE if interleave else None)
-    ds = ds.enumerate().map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.ignore_errors(log_warning=True)
-
-
-def resize_short_side_tf(image: tf.Tensor, short_side: int) -> tf.Tensor:
-    """TF version of :func:`colorizer.data.images.resize_short_side` for uint8 images."""
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    scale = short_side / tf.reduce_min(shape)
-    size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)
-    resized = tf.image.resize(image, size, method="area" if short_side < 256 else "bilinear",
-                              antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    ds = ds.map(decode, num_parallel_calls=AUTOTUNE, deterministic=not interleave)
+    return ds.filter(_is_ok).map(_drop_ok)
 
 
 def _seed_pairs(seed: int) -> tf.data.Dataset:
@@ -302,7 +387,7 @@ def make_dataset(
         epoch_batches = (count // batch_size if drop_remainder
                          else -(-count // batch_size)) if count else 0
     if from_shards:
-        ds = decode_shards(files, short_side)
+        ds = decode_shards(files, short_side, stats)
         use_file_sharding = len(files) >= workers > 1
     else:
         ds = decode_files(files, short_side, stats)

@@ -21,6 +21,7 @@ import concurrent.futures
 import csv
 import glob
 import hashlib
+import json
 import logging
 import os
 import random
@@ -300,12 +301,29 @@ def ensure_ab_distribution(out_dir: str, index: dict, *, progress: bool = True) 
     return path
 
 
+def _listed_shards(src: str) -> list[str]:
+    """The shard files a prepared dataset's ``index.json`` lists; every shard in the folder
+    when there is no index (a hand-made or older dataset)."""
+    import tensorflow as tf
+
+    index_path = os.path.join(src, INDEX_NAME)
+    if tf.io.gfile.exists(index_path):
+        with tf.io.gfile.GFile(index_path, "r") as f:
+            index = json.load(f)
+        return [os.path.join(src, shard["file"]) for split in index["splits"].values()
+                for shard in split["shards"]]
+    return records.find_shards(src)
+
+
 def copy_shards(src: str, dst: str | os.PathLike, *, progress: bool = True) -> list[str]:
     """Copies a prepared dataset (shards, ``index.json``, the ab distribution), e.g. from Drive
     to local disk.
 
-    Files already at ``dst`` with the same size are kept, so an interrupted copy resumes.
-    ``src`` may be any path TensorFlow reads (local, mounted Drive, ``gs://``).
+    The shards copied are those ``src/index.json`` lists, and shards at ``dst`` that it does
+    not list (left by an older preparation) are removed: a ``train-*`` pattern must not read
+    two preparations at once. Files already at ``dst`` with the same size are kept, so an
+    interrupted copy resumes; the index is copied last. ``src`` may be any path TensorFlow
+    reads (local, mounted Drive, ``gs://``).
 
     Returns:
         The local shard paths.
@@ -315,12 +333,21 @@ def copy_shards(src: str, dst: str | os.PathLike, *, progress: bool = True) -> l
 
     dst = os.fspath(dst)
     os.makedirs(dst, exist_ok=True)
-    files = records.find_shards(src)
+    files = _listed_shards(src)
     if not files:
         raise FileNotFoundError(f"no shards in {src}; run `colorizer prepare` first")
+    missing = [path for path in files if not tf.io.gfile.exists(path)]
+    if missing:
+        raise FileNotFoundError(f"{src} is incomplete: {len(missing)} shard(s) its index lists "
+                                f"are missing, e.g. {missing[0]}; run `colorizer prepare` again")
     from colorizer.data.ab_distribution import AB_DISTRIBUTION_FILE
 
-    extras = [os.path.join(src, name) for name in (INDEX_NAME, AB_DISTRIBUTION_FILE)]
+    wanted = {os.path.basename(path) for path in files}
+    for stale in records.find_shards(dst) + glob.glob(os.path.join(dst, ".tmp-*")):
+        if os.path.basename(stale) not in wanted:
+            log.info("removing %s: not part of the dataset in %s", stale, src)
+            os.remove(stale)
+    extras = [os.path.join(src, name) for name in (AB_DISTRIBUTION_FILE, INDEX_NAME)]
     copied = []
     for path in tqdm(files + [p for p in extras if tf.io.gfile.exists(p)], desc="copy",
                      unit="file", disable=not progress):

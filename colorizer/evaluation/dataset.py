@@ -26,6 +26,7 @@ import tensorflow as tf
 from colorizer.color import rgb_to_l_ab
 from colorizer.data import records
 from colorizer.data.pipeline import DecodeStats, decode_files, decode_shards, resolve_source
+from colorizer.data.prepare import INDEX_NAME
 from colorizer.evaluation.imagenet_pets import breed_from_filename, breed_species, normalize_breed
 
 log = logging.getLogger(__name__)
@@ -62,15 +63,27 @@ def find_labels(source) -> str | None:
     return None
 
 
+def find_prepared(source) -> str | None:
+    """The prepared dataset a folder stands for: the folder itself when it holds shards, or
+    its one subfolder that holds an ``index.json`` and shards (``data/pets`` for
+    ``data/pets/shards``, the layout ``colorizer download`` + ``prepare`` make)."""
+    if isinstance(source, (list, tuple)):
+        return None
+    source = os.fspath(source)
+    if records.is_shard_source(source):
+        return source
+    if not os.path.isdir(source):
+        return None
+    found = [os.path.join(source, name) for name in sorted(os.listdir(source))
+             if os.path.isfile(os.path.join(source, name, INDEX_NAME))
+             and records.find_shards(os.path.join(source, name))]
+    return found[0] if len(found) == 1 else None
+
+
 def resolve_split(source, split: str | None) -> str | None:
-    """``"auto"``: the ``test`` split of a prepared dataset that has one, else every image."""
-    if split != "auto":
-        return split
-    if records.is_shard_source(source) and not isinstance(source, (list, tuple)):
-        source = os.fspath(source)
-        if tf.io.gfile.isdir(source) and records.find_shards(source, "test"):
-            return "test"
-    return None
+    """``"auto"`` is ``"test"``: a folder is split by the hash of each image's path, as
+    training splits it, and evaluation takes the part training holds out."""
+    return "test" if split == "auto" else split
 
 
 def _file_labels(files: list[str], source, labels) -> tuple[list[str], list[str], list[str]]:
@@ -92,9 +105,9 @@ def _file_labels(files: list[str], source, labels) -> tuple[list[str], list[str]
 
 
 def make_eval_dataset(source, *, image_size: int = 224, batch_size: int = 16,
-                      split: str | None = "auto", labels: str | os.PathLike | None = None,
-                      limit: int | None = None, stats: DecodeStats | None = None
-                      ) -> tf.data.Dataset:
+                      split: str | None = "test", labels: str | os.PathLike | None = None,
+                      limit: int | None = None, stats: DecodeStats | None = None,
+                      used: dict | None = None) -> tf.data.Dataset:
     """Builds the evaluation dataset: ``(L, ab, info)`` batches in a fixed order.
 
     Args:
@@ -102,13 +115,16 @@ def make_eval_dataset(source, *, image_size: int = 224, batch_size: int = 16,
             prepared dataset's folder, a glob, or a list of ``.tfrecord`` files).
         image_size: Side of the centre crops (a multiple of 8).
         batch_size: Images per batch.
-        split: ``"auto"`` (the ``test`` shards of a prepared dataset, every image of a
-            folder), ``None`` (everything), or ``"train"``/``"val"``/``"test"`` (shards of that
-            split, or the folder's images that fall in it by hash of their path).
+        split: ``"test"`` (the default; ``"auto"`` is the same), ``"train"``, ``"val"``:
+            the shards of that split, or the folder's images that fall in it by the hash of
+            their path relative to the folder, as training assigns them; ``None``: everything.
+            Label maps in folders are never taken (:mod:`colorizer.data.label_maps`).
         labels: A ``file,breed,species`` CSV for image folders; defaults to ``labels.csv``
             inside or beside ``source``.
         limit: Evaluate at most this many images (the first ones in order).
         stats: Receives decode counts and the names of unreadable files.
+        used: Receives what was read: ``split``, ``source``, ``shards``, ``files`` and a
+            one-line ``description``.
 
     Returns:
         A dataset of float32 L ``(B, S, S, 1)``, ab ``(B, S, S, 2)``, and ``info``: a dict of
@@ -121,9 +137,19 @@ def make_eval_dataset(source, *, image_size: int = 224, batch_size: int = 16,
         raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
     stats = stats if stats is not None else DecodeStats()
     split = resolve_split(source, split)
+    prepared = find_prepared(source)
+    if prepared is not None and prepared != source:
+        log.info("%s holds the prepared dataset %s: evaluating its shards", source, prepared)
+        source = prepared
     from_shards, files = resolve_source(source, split)
+    if used is not None:
+        part = f"the {split} split" if split else "every image"
+        kind = (f"{len(files)} shard files" if from_shards else f"{len(files)} images" + (
+            ", chosen by the hash of their path in the folder" if split else ""))
+        used.update(split=split, source=str(source), shards=from_shards, files=len(files),
+                    description=f"{part} of {source} ({kind})")
     if from_shards:
-        ds = decode_shards(files, image_size, interleave=False)
+        ds = decode_shards(files, image_size, stats, interleave=False)
     else:
         names, breeds, species = _file_labels(files, source, labels or find_labels(source))
         ds = decode_files(files, image_size, stats, names=names,

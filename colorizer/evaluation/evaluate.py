@@ -9,7 +9,7 @@ The order of images is fixed and nothing is random, so the same model and data g
 numbers. Files are written atomically.
 
 Example:
-    >>> summary = evaluate("runs/pets/best.keras", "data/pets", "runs/pets/eval")
+    >>> summary = evaluate("runs/pets/best.keras", "data/pets/shards", "runs/pets/eval")
     >>> summary["metrics"]["model"]["auc_rebalanced"]["mean"]
 """
 from __future__ import annotations
@@ -71,10 +71,10 @@ def _file_stem(index: int, name: str) -> str:
     return f"{index:05d}_{stem}"
 
 
-def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="vgg16",
+def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="auto",
              classifier_weights: str | None = "imagenet", classifier_preprocess=None,
              threshold: float = DEFAULT_THRESHOLD, image_size: int = 224, batch_size: int = 16,
-             split: str | None = "auto", labels: str | os.PathLike | None = None,
+             split: str | None = "test", labels: str | os.PathLike | None = None,
              limit: int | None = None, examples: int = 3, progress: bool = True) -> dict:
     """Evaluates a colorizer and writes its report.
 
@@ -84,15 +84,19 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="vgg16",
             :func:`colorizer.evaluation.dataset.make_eval_dataset`), or a ``tf.data.Dataset`` of
             ``(L, ab)`` or ``(L, ab, info)`` batches.
         out_dir: Output folder.
-        classifier: ``"vgg16"``, ``"none"``/``None``, a Keras model with 1000 outputs, or a
-            :class:`colorizer.evaluation.semantic.Classifier`.
+        classifier: ``"auto"`` (VGG16 when its ImageNet weights are cached or downloadable;
+            otherwise every other metric, and one warning), ``"vgg16"`` (fails at once when
+            its weights cannot be had), ``"none"``/``None``, a Keras model with 1000 outputs,
+            or a :class:`colorizer.evaluation.semantic.Classifier`.
         classifier_weights: VGG16 weights: ``"imagenet"``, ``None``/``"none"`` or a file.
         classifier_preprocess: ``"caffe"``, ``"unit"`` or a callable (see
             :func:`colorizer.evaluation.semantic.load_classifier`).
         threshold: Pixel-by-pixel threshold in Lab units.
         image_size: Side of the centre crops evaluated (multiple of 8).
         batch_size: Images per batch.
-        split: Which images of ``data``: ``"auto"``, ``None``, ``"train"``, ``"val"``, ``"test"``.
+        split: Which images of ``data``: ``"test"`` (the part training holds out: the test
+            shards, or a folder's images whose path hashes to it), ``"val"``, ``"train"``,
+            or ``None`` for all.
         labels: A ``file,breed,species`` CSV for an image folder.
         limit: Evaluate at most this many images.
         examples: Best and worst images drawn per metric.
@@ -107,22 +111,28 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="vgg16",
     from tqdm.auto import tqdm
 
     from colorizer.evaluation.dataset import make_eval_dataset
-    from colorizer.evaluation.semantic import load_classifier, semantic_hits
+    from colorizer.evaluation.semantic import SKIP_HINT, load_classifier, semantic_hits
 
+    # The classifier first: missing weights must stop a run before any work, not after it.
+    judge = load_classifier(classifier, classifier_weights, preprocess=classifier_preprocess,
+                            image_size=image_size)
+    semantic_note = None
+    if judge is None and isinstance(classifier, str) and classifier.lower() == "auto":
+        semantic_note = f"skipped: VGG16's ImageNet weights could not be had; {SKIP_HINT}"
     model_name = "in-memory model"
     if isinstance(model, (str, os.PathLike)):
         from colorizer.model.network import load_colorizer
 
         model_name, model = os.fspath(model), load_colorizer(model)
     stats = DecodeStats()
+    used = {"split": None, "description": "an in-memory dataset"}
     if isinstance(data, tf.data.Dataset):
         dataset, data_name = data, "in-memory dataset"
     else:
         dataset = make_eval_dataset(data, image_size=image_size, batch_size=batch_size,
-                                    split=split, labels=labels, limit=limit, stats=stats)
+                                    split=split, labels=labels, limit=limit, stats=stats,
+                                    used=used)
         data_name = os.fspath(data) if isinstance(data, (str, os.PathLike)) else f"{len(data)} files"
-    judge = load_classifier(classifier, classifier_weights, preprocess=classifier_preprocess,
-                            image_size=image_size)
     out_dir = os.fspath(out_dir)
     colorized_dir = os.path.join(out_dir, "colorized")
     os.makedirs(colorized_dir, exist_ok=True)
@@ -179,11 +189,13 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="vgg16",
     curves = {name: (total / count).tolist() for name, total in curve_sums.items()}
     summary = {
         "settings": {"model": model_name, "data": data_name, "image_size": crop_size,
-                     "threshold": threshold, "batch_size": batch_size, "split": split,
+                     "threshold": threshold, "batch_size": batch_size, "split": used["split"],
+                     "data_used": used["description"],
                      "limit": limit, "ab_bin": 10.0, "occupied_ab_bins": histogram.occupied,
                      "classifier": None if judge is None else
                      {"name": judge.name, "weights": judge.weights,
-                      "input_size": list(judge.input_size)}},
+                      "input_size": list(judge.input_size)},
+                     "semantic_note": semantic_note},
         "images": count,
         "skipped": _unique_failures(stats),
         "metrics": aggregate(per_image),

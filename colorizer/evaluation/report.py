@@ -132,7 +132,8 @@ def render_summary(summary: dict) -> str:
     losses = [metric_label(m, threshold) for m, v in summary["verdicts"].items()
               if v == "loses to gray"]
     text = [f"# Evaluation of `{settings['model']}`\n",
-            f"Data: `{settings['data']}`, {summary['images']} images, centre crops of "
+            f"Data: `{settings['data']}`: {settings.get('data_used') or 'as given'}; "
+            f"{summary['images']} images, centre crops of "
             f"{height}x{width}; {len(summary['skipped'])} unreadable file(s) skipped. "
             f"Pixel-by-pixel threshold: {threshold:g} Lab units; rebalancing over "
             f"{settings['occupied_ab_bins']} occupied 10x10 ab bins.\n",
@@ -143,7 +144,8 @@ def render_summary(summary: dict) -> str:
     classifier = settings["classifier"]
     text.append("## Semantic interpretability (classifier top-1)\n")
     if classifier is None or not semantic:
-        text.append("Skipped: no classifier.\n")
+        note = settings.get("semantic_note")
+        text.append(f"Semantic metric {note}.\n" if note else "Skipped: no classifier.\n")
     else:
         text.append(f"Classifier: {classifier['name']}, weights: {classifier['weights']}, "
                     f"input {classifier['input_size'][0]}x{classifier['input_size'][1]}.\n")

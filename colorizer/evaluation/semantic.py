@@ -18,16 +18,21 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Callable
 
 import numpy as np
 
+from colorizer.errors import WeightsUnavailableError
 from colorizer.evaluation.imagenet_pets import breed_species, imagenet_class, species_of_class
-from colorizer.model.pretrained import pretrained_weights
+from colorizer.model.pretrained import (
+    imagenet_weights, imagenet_weights_available, pretrained_weights)
 
-CLASSIFIER_WEIGHTS_HINT = ("evaluate without the semantic metric with --classifier none, or "
-                           "pass a local VGG16 .h5 weights file as --classifier-weights FILE")
+CLASSIFIER_WEIGHTS_HINT = ("pass a local VGG16 .h5 weights file as --classifier-weights FILE, "
+                           "or --classifier auto or none to evaluate without the semantic metric")
+
+log = logging.getLogger(__name__)
 
 
 def caffe_preprocess(rgb: np.ndarray) -> np.ndarray:
@@ -85,29 +90,36 @@ def _model_input_size(model, default: int) -> tuple[int, int]:
     return default, default
 
 
-def load_classifier(classifier="vgg16", weights: str | None = "imagenet", *,
+SKIP_HINT = ("pass --classifier-weights FILE (a VGG16 .h5 weights file; classifier_weights= "
+             "in Python) to include it")
+"""How to get the semantic metric on a machine that cannot download VGG16's weights."""
+
+
+def load_classifier(classifier="auto", weights: str | None = "imagenet", *,
                     preprocess: str | Callable | None = None,
                     image_size: int = 224) -> Classifier | None:
     """Builds the classifier of the semantic metric.
 
     Args:
-        classifier: ``"vgg16"``, ``"none"``/``None`` (no semantic metric), a Keras model
-            (1000 outputs), or a ready :class:`Classifier`.
-        weights: For ``"vgg16"``: ``"imagenet"`` (downloaded by Keras, as in Colab),
-            ``None``/``"none"`` (random: the pipeline runs, the numbers mean nothing), or the
-            path of a VGG16 weights file for machines without internet.
+        classifier: ``"auto"`` (VGG16 when its weights can be had, else no semantic metric,
+            with one warning), ``"vgg16"``, ``"none"``/``None`` (no semantic metric), a
+            Keras model (1000 outputs), or a ready :class:`Classifier`.
+        weights: For ``"vgg16"``/``"auto"``: ``"imagenet"`` (Keras's cache, else downloaded;
+            see :mod:`colorizer.model.pretrained`), ``None``/``"none"`` (random: the pipeline
+            runs, the numbers mean nothing), or the path of a VGG16 weights file.
         preprocess: ``"caffe"`` (VGG16's), ``"unit"`` (RGB in [0, 1]) or a callable; defaults
             to ``"caffe"``.
         image_size: Input side for a model without a fixed input size.
 
     Returns:
-        A :class:`Classifier`, or ``None`` when ``classifier`` is ``"none"``/``None``.
+        A :class:`Classifier`, or ``None`` when ``classifier`` is ``"none"``/``None``, or
+        ``"auto"`` without weights to be had.
 
     Raises:
         FileNotFoundError: ``weights`` names a file that does not exist.
+        WeightsUnavailableError: ``"vgg16"`` with ImageNet weights that are neither cached
+            nor downloadable, or a weights file that cannot be read.
         ValueError: An unknown classifier or preprocessing name.
-        WeightsUnavailableError: The ImageNet weights could not be downloaded, or the
-            weights file could not be read.
     """
     if classifier is None or (isinstance(classifier, str) and classifier.lower() == "none"):
         return None
@@ -119,17 +131,30 @@ def load_classifier(classifier="vgg16", weights: str | None = "imagenet", *,
             raise ValueError(f"unknown preprocessing {step!r}; use one of {sorted(PREPROCESSORS)}")
         step = PREPROCESSORS[step]
     if isinstance(classifier, str):
-        if classifier.lower() != "vgg16":
-            raise ValueError(f"unknown classifier {classifier!r}; use vgg16 or none")
-        import keras
-
+        name = classifier.lower()
+        if name not in ("auto", "vgg16"):
+            raise ValueError(f"unknown classifier {classifier!r}; use auto, vgg16 or none")
         if isinstance(weights, str) and weights.lower() == "none":
             weights = None
         if weights not in (None, "imagenet") and not os.path.isfile(os.fspath(weights)):
             raise FileNotFoundError(f"classifier weights file not found: {weights} (use "
                                     "imagenet, none, or the path of a VGG16 .h5 weights file)")
-        with pretrained_weights("VGG16", weights, hint=CLASSIFIER_WEIGHTS_HINT):
-            model = keras.applications.VGG16(weights=weights, include_top=True)
+        source = weights
+        if weights == "imagenet":
+            if name == "auto":
+                available, reason = imagenet_weights_available("vgg16")
+                if not available:
+                    log.warning("semantic metric skipped: VGG16's ImageNet weights are %s; %s",
+                                reason, SKIP_HINT)
+                    return None
+            try:
+                source = imagenet_weights("vgg16")
+            except WeightsUnavailableError as error:
+                raise WeightsUnavailableError(f"{error}; {CLASSIFIER_WEIGHTS_HINT}") from None
+        import keras
+
+        with pretrained_weights("VGG16", source, hint=CLASSIFIER_WEIGHTS_HINT):
+            model = keras.applications.VGG16(weights=source, include_top=True)
         return Classifier(model, (224, 224), step, "vgg16", str(weights or "none (random)"))
     return Classifier(classifier, _model_input_size(classifier, image_size), step,
                       getattr(classifier, "name", "classifier"), "given")

@@ -92,8 +92,8 @@ def test_offline_train_and_evaluate_fail_in_one_line_with_what_to_do(tmp_path, i
     assert result.returncode == 1
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     [line] = _error_lines(result.stderr, "evaluate")
-    assert "could not download the ImageNet weights of VGG16" in line
-    assert "--classifier none" in line
+    assert "ImageNet weights for vgg16 unavailable" in line
+    assert "--classifier-weights FILE" in line and "--classifier auto or none" in line
 
 
 @pytest.mark.slow
@@ -110,6 +110,7 @@ def test_short_demo_then_colorize_a_folder(tmp_path):
     assert "gray baseline" in (out / "report.md").read_text()
     colorized = sorted(os.listdir(out / "colorized"))
     assert len(colorized) == 3
+    _check_demo_selection(out, report)
 
     # The demo model colorizes a folder with a corrupt file among good ones.
     photos = tmp_path / "photos"
@@ -141,3 +142,35 @@ def test_train_command_runs_and_resumes(tmp_path, photos):
     assert second.returncode == 0, second.stderr[-3000:]
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in history[1:]] == ["0", "1"]
+
+
+def _check_demo_selection(out, report):
+    """The shipped model is chosen and scaled on validation crops, never on the test."""
+    import csv
+
+    from colorizer.data.pipeline import make_dataset
+    from colorizer.model.network import load_colorizer
+
+    with open(out / "history.csv", newline="") as f:
+        val_losses = [float(row["val_loss"]) for row in csv.DictReader(f)]
+    assert report["selected_epoch"] == 1 + int(np.argmin(val_losses))
+    # Validation crops come from the training photos only (their right quarter).
+    val_stems = {name.rsplit("_", 1)[0] for name in os.listdir(out / "data" / "val")}
+    test_stems = {name.rsplit("_", 1)[0] for name in os.listdir(out / "data" / "test")}
+    assert val_stems and not val_stems & test_stems
+
+    best, shipped = load_colorizer(out / "best.keras"), load_colorizer(out / "model.keras")
+    lightness, truth = [], []
+    for l_batch, ab_batch in make_dataset(str(out / "data" / "val"), batch_size=64,
+                                          image_size=report["image_size"]):
+        lightness.append(l_batch.numpy())
+        truth.append(ab_batch.numpy())
+    lightness, truth = np.concatenate(lightness), np.concatenate(truth).astype(np.float64)
+    raw = best.predict(lightness, verbose=0).astype(np.float64)
+    # Least squares by hand: the s in [0, 1] that minimises |s * raw - truth|^2.
+    expected = min(max(float((raw * truth).sum() / (raw * raw).sum()), 0.0), 1.0)
+    assert report["shrink"] == pytest.approx(expected, abs=2e-3)
+    scaled = shipped.predict(lightness, verbose=0).astype(np.float64)
+    np.testing.assert_allclose(scaled, expected * raw, atol=0.05 + 0.002 * np.abs(raw).max())
+    # On validation the shipped model is never worse than gray (ab = 0).
+    assert ((scaled - truth) ** 2).mean() <= (truth ** 2).mean() + 1e-6

@@ -1,3 +1,4 @@
+import hashlib
 import os
 
 import numpy as np
@@ -118,7 +119,15 @@ def test_splits_are_stable_and_disjoint(image_folder):
     names = [f"img{i}.jpg" for i in range(2000)]
     shares = [sum(assign_split(n) == s for n in names) / 2000 for s in ("train", "val", "test")]
     assert shares[0] == pytest.approx(0.8, abs=0.04) and shares[1] == pytest.approx(0.1, abs=0.03)
-    assert [assign_split(n) for n in names[:50]] == [assign_split(n) for n in names[:50]]
+    # The rule re-derived by hand: the first 8 bytes of SHA-256("seed:key") as a fraction of
+    # 2**64, then train below 0.8, val below 0.9, test above.
+    for seed in (0, 7):
+        for name in names[:200]:
+            point = int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8],
+                                   "big") / 2.0**64
+            expected = "train" if point < 0.8 else "val" if point < 0.9 else "test"
+            assert assign_split(name, seed=seed) == expected, (seed, name)
+    assert [assign_split(n) for n in names[:200]] != [assign_split(n, seed=7) for n in names[:200]]
 
 
 def test_bad_arguments_are_explained(tmp_path):

@@ -123,6 +123,29 @@ def test_copy_shards_copies_once(tmp_path, photos):
                                                                        "train")
 
 
+def test_copy_shards_follows_the_index_and_removes_stale_shards(tmp_path, photos):
+    """An older preparation at the destination (other shard names and counts) must not stay
+    beside the new one, where a ``train-*`` pattern would read both."""
+    make_photos(tmp_path / "old", photos, 30)
+    prepare_dataset(tmp_path / "old", tmp_path / "drive_old", short_side=48, shard_mb=0.01,
+                    progress=False)
+    copy_shards(str(tmp_path / "drive_old"), tmp_path / "local", progress=False)
+    old_train = records.find_shards(str(tmp_path / "local"), "train")
+    assert len(old_train) > 1
+
+    make_photos(tmp_path / "new", photos, 10, start=100)
+    index = prepare_dataset(tmp_path / "new", tmp_path / "drive", short_side=48,
+                            progress=False)
+    # A shard lying in the source folder that the index does not list is not copied either.
+    (tmp_path / "drive" / "train-00007-of-00009.tfrecord").write_bytes(b"left over")
+    local = copy_shards(str(tmp_path / "drive"), tmp_path / "local", progress=False)
+
+    listed = sorted(s["file"] for split in index["splits"].values() for s in split["shards"])
+    assert sorted(map(os.path.basename, local)) == listed
+    assert sorted(map(os.path.basename, records.find_shards(str(tmp_path / "local")))) == listed
+    assert count_batches(tmp_path / "local", "train") == index["splits"]["train"]["images"]
+
+
 def test_cli_download_and_prepare(tmp_path, loopback, photos, capsys):
     urls = []
     for i, photo in enumerate(photos[:3]):

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from skimage.color import lab2rgb
 from skimage.metrics import peak_signal_noise_ratio
 
 from colorizer.color import lab_to_rgb, rgb_to_l_ab, rgb_to_lab
@@ -11,7 +12,7 @@ from colorizer.evaluation.imagenet_pets import (
     BREED_TO_IMAGENET, CAT_BREEDS, DOG_BREEDS, breed_from_filename, imagenet_class,
     species_of_class)
 from colorizer.evaluation.metrics import (
-    aggregate, colorfulness, describe, image_metrics, out_of_gamut, psnr, render_rgb, ssim,
+    aggregate, colorfulness, describe, image_metrics, out_of_gamut, psnr, ssim,
     summary_markdown, truth_metrics)
 from colorizer.evaluation.semantic import semantic_hits
 
@@ -125,8 +126,12 @@ def test_gray_row_is_what_the_truth_alone_implies():
     assert np.all(gray["colorfulness"] == 0) and np.all(gray["out_of_gamut"] == 0)
     np.testing.assert_allclose(gray["colorfulness_gap"], truth["colorfulness"])
     assert np.all(truth["out_of_gamut"] == 0)
-    gray_rgb = render_rgb(lightness, np.zeros_like(ab))
-    np.testing.assert_allclose(gray["ssim"], ssim(gray_rgb, render_rgb(lightness, ab)))
+    # SSIM of gray vs truth, from independent parts: scikit-image renders the gray image,
+    # TensorFlow's own SSIM (Wang et al.'s 11x11 Gaussian window) scores it against the photo.
+    gray_rgb = lab2rgb(np.concatenate([lightness, np.zeros_like(ab)], -1).astype(np.float64))
+    expected = tf.image.ssim(tf.constant(gray_rgb, tf.float32), tf.constant(rgb), max_val=1.0)
+    np.testing.assert_allclose(gray["ssim"], expected.numpy(), atol=2e-3)
+    assert np.all(gray["ssim"] < 0.99)
     perfect = image_metrics(lightness, ab, ab, pixel_weights=histogram.pixel_weights(ab))
     assert np.allclose(perfect["auc"], 1) and np.allclose(perfect["auc_rebalanced"], 1)
     assert np.allclose(perfect["ssim"], 1) and np.all(perfect["colorfulness_gap"] < 1e-9)

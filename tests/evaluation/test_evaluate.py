@@ -59,7 +59,8 @@ def test_evaluate_writes_every_output_and_is_reproducible(tmp_path, labelled_fol
                                                           colorizer_model):
     runs = [evaluate(colorizer_model, labelled_folder, tmp_path / f"eval{i}",
                      classifier=tiny_classifier(), classifier_preprocess="unit",
-                     image_size=32, batch_size=2, progress=False) for i in range(2)]
+                     image_size=32, batch_size=2, split=None, progress=False)
+            for i in range(2)]
     out = tmp_path / "eval0"
     for name in ("metrics.csv", "summary.json", "summary.md", "figures/accuracy_curve.png",
                  "figures/l2_histogram.png", "figures/examples_l2_distance.png",
@@ -166,7 +167,7 @@ def test_cli_evaluate_end_to_end_with_vgg16(tmp_path, labelled_folder, colorizer
     out = tmp_path / "eval"
     status = main(["evaluate", "--model", str(model_file), "--data", str(labelled_folder),
                    "--out", str(out), "--classifier-weights", "none", "--image-size", "32",
-                   "--limit", "3", "--examples", "1"])
+                   "--limit", "3", "--examples", "1", "--split", "all", "--classifier", "vgg16"])
     captured = capsys.readouterr()
     assert status == 1 and "corrupt.jpg" in captured.err  # reported, the rest evaluated
     assert "report:" in captured.out
@@ -178,7 +179,8 @@ def test_cli_evaluate_end_to_end_with_vgg16(tmp_path, labelled_folder, colorizer
     assert summary["settings"]["classifier"]["name"] == "vgg16"
     assert "Random weights" in (out / "summary.md").read_text()
     assert main(["evaluate", "--model", str(model_file), "--data", str(labelled_folder),
-                 "--out", str(out), "--classifier-weights", str(tmp_path / "no.h5")]) == 1
+                 "--out", str(out), "--classifier-weights", str(tmp_path / "no.h5"),
+                 "--split", "all"]) == 1
     assert "weights file not found" in capsys.readouterr().err
 
 
@@ -188,3 +190,70 @@ def test_cli_help_lists_evaluate(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "usage: colorizer evaluate" in text and "--classifier-weights" in text
+
+
+def _label_maps(folder):
+    """An Oxford-IIIT Pet trimap (8-bit gray, values 1-3) and a palette mask (VOC style)."""
+    trimaps = folder / "annotations" / "trimaps"
+    trimaps.mkdir(parents=True)
+    trimap = np.full((40, 48), 2, np.uint8)
+    trimap[10:30, 12:36] = 1
+    trimap[9, :] = 3
+    Image.fromarray(trimap).save(trimaps / "Bengal_3.png")
+    mask = Image.fromarray(np.where(trimap == 1, 5, 0).astype(np.uint8), mode="L").convert("P")
+    mask.save(folder / "annotations" / "mask.png")
+
+
+def test_a_folder_is_evaluated_on_the_split_training_holds_out(tmp_path, photos,
+                                                                colorizer_model):
+    from colorizer.data.prepare import prepare_dataset
+
+    root = tmp_path / "pets"  # the layout of `colorizer download` + `prepare`
+    images = root / "images"
+    images.mkdir(parents=True)
+    for i in range(40):
+        Image.fromarray(photos[i % len(photos)][i:i + 48, i:i + 56]).save(images / f"{i}.png")
+    gray_photo = np.linspace(0, 255, 40 * 48).reshape(40, 48).astype(np.uint8)
+    Image.fromarray(gray_photo).save(images / "gray_photo.png")  # a real (gray) photo
+    _label_maps(root)
+    # What training holds out: the test shards `colorizer prepare` writes from the same photos.
+    index = prepare_dataset(images, root / "shards", short_side=40, progress=False)
+    held_out = {r["image/name"].numpy().decode()
+                for r in _records(records.find_shards(str(root / "shards"), "test"))}
+    assert 0 < len(held_out) < 41
+
+    summary = evaluate(colorizer_model, images, tmp_path / "eval", classifier=None,
+                       image_size=32, progress=False)
+    assert {row["name"] for row in _csv(tmp_path / "eval" / "metrics.csv")} == held_out
+    assert summary["settings"]["split"] == "test"
+    assert summary["settings"]["data_used"].startswith(f"the test split of {images}")
+
+    # The dataset folder itself: read from the prepared shards it holds, test split.
+    summary = evaluate(colorizer_model, root, tmp_path / "eval_root", classifier=None,
+                       image_size=32, progress=False)
+    assert summary["images"] == index["splits"]["test"]["images"] == len(held_out)
+    assert summary["settings"]["data_used"].startswith(f"the test split of {root / 'shards'}")
+
+    # Every image of the dataset's photo folders: photos only, never its label maps.
+    (root / "shards").rename(tmp_path / "shards")
+    everything = make_eval_dataset(str(root), image_size=32, split=None)
+    names = {n.decode() for _, _, info in everything for n in info["name"].numpy()}
+    assert len(names) == 41 and "images/gray_photo.png" in names
+    assert not [n for n in names if n.startswith("annotations/")]
+
+
+def test_label_maps_are_told_from_photos(tmp_path, photos):
+    from colorizer.data.label_maps import is_label_map
+
+    _label_maps(tmp_path)
+    Image.fromarray(photos[0]).save(tmp_path / "photo.png")
+    Image.fromarray(photos[0]).convert("L").save(tmp_path / "gray.jpg")
+    Image.fromarray(photos[1]).quantize(64).save(tmp_path / "palette_photo.png")
+    assert is_label_map(tmp_path / "annotations" / "trimaps" / "Bengal_3.png")
+    assert is_label_map(tmp_path / "annotations" / "mask.png")
+    for name in ("photo.png", "gray.jpg", "palette_photo.png"):
+        assert not is_label_map(tmp_path / name), name
+
+
+def _records(files):
+    return [records.parse_example(r) for r in tf.data.TFRecordDataset(files)]

@@ -11,9 +11,11 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo", help="train, evaluate and colorize on bundled sample photos (no network)",
         description="Builds a small dataset from the colour sample photos of scikit-image and "
-                    "matplotlib, trains the paper's model for a few minutes, evaluates it "
-                    "against the gray baseline, colorizes held-out photos at full resolution, "
-                    "and writes a report with figures.",
+                    "matplotlib, trains the paper's model for a few minutes (from ImageNet "
+                    "weights when they are cached or downloadable, else from scratch), keeps "
+                    "the epoch with the lowest validation loss with its colour scaled to what "
+                    "validation supports, evaluates it against the gray baseline, colorizes "
+                    "held-out photos at full resolution, and writes a report with figures.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", default=defaults.out, help="output folder")
     parser.add_argument("--minutes", type=float, default=defaults.minutes,
@@ -23,9 +25,10 @@ def register(subparsers) -> None:
     parser.add_argument("--crops", type=int, default=defaults.crops_per_photo,
                         help="training crops per sample photo")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--weights", default="none",
-                        help="encoder init: none (from scratch), imagenet (needs internet), "
-                             "or a weights file")
+    parser.add_argument("--weights", default="auto",
+                        help="encoder init: auto (ImageNet when cached in ~/.keras/models or "
+                             "downloadable, else from scratch), none (from scratch), imagenet "
+                             "(stop if it cannot be had), or a weights file")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.set_defaults(run=run)
 

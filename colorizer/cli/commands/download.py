@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+USES_TENSORFLOW = False
+"""Downloading needs no TensorFlow, so the command line does not import it."""
+
 SOURCES = ("oxford-pets", "urls", "gdrive", "folder")
 
 

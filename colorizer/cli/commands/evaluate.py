@@ -18,19 +18,24 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", required=True, help="a .keras model file")
     parser.add_argument("--data", required=True,
-                        help="an image folder (labels from a labels.csv with file,breed,species "
-                             "inside or beside it, or from Oxford-IIIT Pet file names), or "
-                             "a prepared dataset's TFRecord shards (folder or glob)")
+                        help="a prepared dataset's TFRecord shards (folder or glob; a folder "
+                             "holding one, such as data/pets for data/pets/shards, is found), or "
+                             "an image folder (labels from a labels.csv with file,breed,species "
+                             "inside or beside it, or from Oxford-IIIT Pet file names)")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--split", default="auto",
-                        help="auto (the test shards of a prepared dataset, every image of a "
-                             "folder), all, train, val or test")
+    parser.add_argument("--split", default="test", choices=["test", "val", "train", "all"],
+                        help="which images: the shards of that split, or the images of a folder "
+                             "that fall in it by the hash of their path relative to the folder "
+                             "(as `colorizer train --data FOLDER` splits it); all: every image")
     parser.add_argument("--labels", default=None, help="a labels CSV (file,breed,species)")
-    parser.add_argument("--classifier", default="vgg16", choices=["vgg16", "none"],
-                        help="ImageNet classifier for the semantic metric")
+    parser.add_argument("--classifier", default="auto", choices=["auto", "vgg16", "none"],
+                        help="ImageNet classifier for the semantic metric. auto: VGG16 when its "
+                             "weights are in ~/.keras/models or can be downloaded, otherwise the "
+                             "semantic metric is skipped with a warning; vgg16: stop at once "
+                             "when they cannot be had")
     parser.add_argument("--classifier-weights", default="imagenet",
-                        help="imagenet (downloaded by Keras), none (random: runs, means "
-                             "nothing), or a VGG16 .h5 weights file")
+                        help="imagenet (Keras's cache, else downloaded), none (random: runs, "
+                             "means nothing), or a VGG16 .h5 weights file (offline machines)")
     parser.add_argument("--threshold", type=float, default=10.0,
                         help="pixel-by-pixel threshold in Lab units")
     parser.add_argument("--image-size", type=int, default=224,
@@ -51,6 +56,7 @@ def run(args) -> int:
                        classifier_weights=weights, threshold=args.threshold,
                        image_size=args.image_size, batch_size=args.batch_size, split=split,
                        labels=args.labels, limit=args.limit, examples=args.examples)
+    print(f"evaluated {summary['images']} images: {summary['settings']['data_used']}")
     print(main_metrics_line(summary))
     print(f"report: {args.out}/summary.md")
     for failure in summary["skipped"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 
 
 def register(subparsers) -> None:
@@ -108,7 +109,16 @@ def run(args) -> int:
     if result.stopped_early:
         print(f"stopped by --max-minutes during epoch {len(result.history) + 1}, which is not "
               "counted; run the same command again to train it in full and go on")
-    if stats.skipped:
-        print(f"skipped {stats.skipped} unreadable files, e.g. {stats.failures[0][0]}")
     print(f"model: {args.run_dir}/model.keras  best: {args.run_dir}/best.keras")
-    return 0
+    # Unreadable photos and shard records were skipped, the rest trained on: name them and
+    # say so in the exit status.
+    for path, reason in stats.failures:
+        print(f"skipped: {path}: {reason}", file=sys.stderr)
+    if stats.skipped:
+        from colorizer.fileio import write_json
+
+        write_json(os.path.join(args.run_dir, "skipped.json"),
+                   [{"file": path, "reason": reason} for path, reason in stats.failures])
+        print(f"skipped {stats.skipped} unreadable files or records (listed in "
+              f"{args.run_dir}/skipped.json)", file=sys.stderr)
+    return 1 if stats.skipped else 0

@@ -9,7 +9,9 @@ Sections:
             scikit-image (what typical Keras colorization code does).
   model     inference and training images/s at 224x224, and the model's FLOP rate as a share
             of this machine's own float32 matmul rate.
-  colorize  time to colorize a 1 MP and a 12 MP photo, and the share spent outside the model.
+  colorize  time to colorize a 1 MP and a 12 MP photo, the share spent outside the model, and
+            the ratio to the channel-clipping path of commit 187b422 timed in turn in the same
+            process; again with the model's ab tripled (many colours outside sRGB).
   memory    peak resident memory of training at batch 16 and of colorizing a 12 MP photo,
             each in a fresh process.
 
@@ -224,28 +226,68 @@ def test_photo(megapixels: float) -> np.ndarray:
     return np.asarray(Image.fromarray(photo).resize((width, height), Image.BICUBIC))
 
 
+class _SaturatedModel(_TimedModel):
+    """The model with its ab output tripled: many more colours outside sRGB, the gamut
+    mapping's worst case (the untrained model alone puts about a fifth of them outside)."""
+
+    def predict_on_batch(self, x):
+        return super().predict_on_batch(x) * 3.0
+
+
+def _outside_share(model, photo: np.ndarray) -> float:
+    """Share of the photo's pixels whose predicted colour lies outside sRGB (before mapping)."""
+    import cv2
+
+    from colorizer.gamut_mapping import chroma_factor
+    from colorizer.inference.full_resolution import image_lightness, model_input
+
+    lightness = image_lightness(photo)
+    ab = np.asarray(model.predict_on_batch(model_input(lightness)[None]))[0]
+    height, width = photo.shape[:2]
+    ab = cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)
+    return float(np.mean(chroma_factor(lightness[..., 0], ab) < 1.0))
+
+
 def bench_colorize(quick: bool) -> dict:
+    """Seconds per photo of ``colorize`` and, timed in turn in the same process, of the
+    channel-clipping path of commit 187b422 (``reference_clipping.py``): their ratio does not
+    depend on what else the machine runs."""
+    import reference_clipping
+
     from colorizer.inference.full_resolution import colorize
+
+    untrained = build_untrained()
+    results = {}
+    for name, model in (("", _TimedModel(untrained)), ("_saturated", _SaturatedModel(untrained))):
+        colorize(model, test_photo(0.1))  # builds the predict function, the gamut table
+        reference_clipping.colorize(model, test_photo(0.1))
+        for megapixels in (1, 12):
+            photo = test_photo(megapixels)
+            totals, inside, reference = [], [], []
+            for _ in range(2 if quick else 5):  # alternate, so both see the same load
+                model.seconds = 0.0
+                start = time.perf_counter()
+                colorize(model, photo)
+                totals.append(time.perf_counter() - start)
+                inside.append(model.seconds)
+                start = time.perf_counter()
+                reference_clipping.colorize(model, photo)
+                reference.append(time.perf_counter() - start)
+            best = int(np.argmin(totals))
+            results[f"{megapixels}MP{name}"] = {
+                "shape": list(photo.shape[:2]), "seconds": totals[best],
+                "model_seconds": inside[best],
+                "share_outside_model": 1.0 - inside[best] / totals[best],
+                "outside_gamut_share": _outside_share(model, photo),
+                "clipping_187b422_seconds": min(reference),
+                "ratio_to_clipping_187b422": totals[best] / min(reference)}
+    return results
+
+
+def build_untrained():
     from colorizer.model.network import build_colorizer
 
-    model = _TimedModel(build_colorizer(weights=None))
-    colorize(model, test_photo(0.1))  # builds the predict function
-    results = {}
-    for megapixels in (1, 12):
-        photo = test_photo(megapixels)
-        totals, inside = [], []
-        for _ in range(1 if quick else 3):
-            model.seconds = 0.0
-            start = time.perf_counter()
-            colorize(model, photo)
-            totals.append(time.perf_counter() - start)
-            inside.append(model.seconds)
-        best = int(np.argmin(totals))
-        results[f"{megapixels}MP"] = {
-            "shape": list(photo.shape[:2]), "seconds": totals[best],
-            "model_seconds": inside[best],
-            "share_outside_model": 1.0 - inside[best] / totals[best]}
-    return results
+    return build_colorizer(weights=None)
 
 
 # ----------------------------------------------------------------------------- memory
@@ -337,8 +379,11 @@ def print_table(results: dict) -> None:
     col = results.get("colorize")
     if col:
         for key, value in col.items():
-            rows.append((f"colorize {key} photo, s", f"{value['seconds']:.2f}",
-                         f"{value['share_outside_model']:.0%} outside model"))
+            rows.append((f"colorize {key} photo ({value['outside_gamut_share']:.0%} of colours "
+                         f"outside sRGB), s", f"{value['seconds']:.2f}",
+                         f"{value['share_outside_model']:.0%} outside model, "
+                         f"{value['ratio_to_clipping_187b422']:.2f}x 187b422's clipping path "
+                         f"({value['clipping_187b422_seconds']:.2f} s)"))
     mem = results.get("memory")
     if mem:
         for key, value in mem.items():

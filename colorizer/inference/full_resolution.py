@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from colorizer.color import (
-    _EPSILON, _KAPPA, LUMINANCE_WEIGHTS, linear_to_srgb, luminance_to_lightness, srgb_to_linear)
+    _EPSILON, _KAPPA, LUMINANCE_WEIGHTS, linear_to_srgb, srgb_to_linear)
 from colorizer.gamut_mapping import lab_to_linear_in_gamut
 
 DEFAULT_RENDER_SIZE = 224
@@ -104,7 +104,7 @@ def _linear_table(levels: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _lightness_table(levels: int) -> np.ndarray:
     """L of every gray level: a gray photo's L is one look-up per pixel."""
-    return luminance_to_lightness(_linear_table(levels)).astype(np.float32)
+    return _lightness_of_luminance(_linear_table(levels))
 
 
 @functools.lru_cache(maxsize=1)

@@ -28,7 +28,7 @@ import numpy as np
 
 from colorizer.color import (
     _EPSILON, _KAPPA, LUMINANCE_WEIGHTS, linear_to_srgb, srgb_to_linear)
-from colorizer.gamut_mapping import lab_to_linear_in_gamut
+from colorizer.gamut_mapping import lab_to_linear_in_gamut, max_chroma_table
 
 DEFAULT_RENDER_SIZE = 224
 """The model's working size: its input has about render_size^2 pixels (it trained at 224)."""
@@ -197,6 +197,7 @@ def merge_lightness_ab(lightness: np.ndarray, ab_small: np.ndarray, *,
                     interpolation=cv2.INTER_CUBIC).reshape(height, width, 2)
     rgb = np.empty((height, width, 3), dtype)
     encode = _encode_uint8 if dtype == np.uint8 else _encode_uint16
+    max_chroma_table()  # built once per process, here rather than by several strips at once
 
     def strip(rows: slice) -> None:
         rgb[rows] = encode(lab_to_linear_in_gamut(lightness[rows, :, 0], ab[rows]))

@@ -33,7 +33,7 @@ import functools
 import cv2
 import numpy as np
 
-from colorizer.color import _D65_WHITE, _F_EPSILON, _KAPPA, _XYZ_TO_RGB, linear_to_srgb
+from colorizer.color import _D65_WHITE, _F_EPSILON, _XYZ_TO_RGB, linear_to_srgb
 
 # Linear sRGB from (X/Xn, Y/Yn, Z/Zn): the white point folded into the matrix.
 _MATRIX = (_XYZ_TO_RGB * _D65_WHITE[None, :]).astype(np.float32)

@@ -134,8 +134,9 @@ def decode_photo(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
 
     Returns:
         ``(H, W)`` for gray files or ``(H, W, 3)`` for colour ones; uint8, uint16 (16-bit
-        PNG and TIFF, gray or colour) or float32 in [0, 1] (floating-point TIFF). Transparency is composited
-        on white; CMYK is converted to RGB; animations give their first frame.
+        PNG and TIFF, gray or colour) or float32 in [0, 1] (floating-point TIFF).
+        Transparency is composited on white; CMYK is converted to RGB; animations give their
+        first frame.
 
     Raises:
         ImageReadError: The bytes are not a decodable image.

@@ -285,8 +285,12 @@ def bench_colorize(quick: bool) -> dict:
 
 
 def build_untrained():
+    """The untrained colorizer, seeded: its share of colours outside sRGB is the same each run."""
+    import keras
+
     from colorizer.model.network import build_colorizer
 
+    keras.utils.set_random_seed(0)
     return build_colorizer(weights=None)
 
 
@@ -402,6 +406,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results")
     parser.add_argument("--sections", default="pipeline,model,colorize,memory",
                         help="comma-separated subset of pipeline,model,colorize,memory")
+    parser.add_argument("--update", metavar="FILE",
+                        help="run only --sections and replace them in this earlier results "
+                             "file, each with the load average it ran under")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -410,6 +417,7 @@ def main(argv=None) -> int:
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     results = {"machine": machine(), "quick": args.quick}
+    results["machine"]["load_average_at_start"] = round(os.getloadavg()[0], 2)
     runners = {"pipeline": lambda: bench_pipeline(args.quick),
                "model": lambda: bench_model(args.quick),
                "colorize": lambda: bench_colorize(args.quick), "memory": bench_memory}
@@ -419,9 +427,21 @@ def main(argv=None) -> int:
         results[name] = runners[name]()
         print(f"[{name}] {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     print_table(results)
-    with open(args.out, "w") as f:
+    out = args.out
+    if args.update:
+        # Other sections keep the figures of the run that wrote them; this section says when and
+        # under what load it was measured.
+        with open(args.update) as f:
+            earlier = json.load(f)
+        for name in sections:
+            earlier[name] = results[name]
+            earlier.setdefault("updated_sections", {})[name] = {
+                "load_average_at_start": results["machine"]["load_average_at_start"],
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        results, out = earlier, args.update
+    with open(out, "w") as f:
         json.dump(results, f, indent=2)
-    print(f"\nwritten to {args.out}")
+    print(f"\nwritten to {out}")
     return 0
 
 

@@ -33,8 +33,9 @@ from colorizer.gamut_mapping import lab_to_linear_in_gamut, max_chroma_table
 DEFAULT_RENDER_SIZE = 224
 """The model's working size: its input has about render_size^2 pixels (it trained at 224)."""
 SIDE_MULTIPLE = 32
-STRIP_PIXELS = 1 << 18
-"""Pixels converted at once: the float temporaries of a strip (a few MB) stay in the CPU cache."""
+STRIP_PIXELS = 1 << 16
+"""Pixels converted at once: a strip's float temporaries (under 1 MB each) stay in the CPU cache,
+which made the full-size conversion 2-3 times faster than strips of 1 << 18 pixels here."""
 PARALLEL_PIXELS = 1 << 20
 """From this size on, strips run on all cores (NumPy and OpenCV release the GIL)."""
 

@@ -36,7 +36,8 @@ class FetchError(Exception):
 
     Attributes:
         reason: ``http-<status>``, ``timeout``, ``connection``, ``truncated``, ``too-large``,
-            ``bad-scheme`` (or, from callers, ``not-image``, ``too-small``).
+            ``bad-scheme``, ``range-mismatch`` (a resume answered from the wrong byte) (or,
+            from callers, ``not-image``, ``too-small``).
         retryable: True for failures that are often transient.
     """
 

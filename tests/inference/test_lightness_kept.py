@@ -27,6 +27,9 @@ PHOTOS = {"astronaut": data.astronaut, "coffee": data.coffee, "chelsea": data.ch
 def saturating_model():
     """An untrained colorizer whose last convolution is scaled up 50 times: its tanh output
     saturates, so many predicted colours lie far outside sRGB at their pixel's lightness."""
+    import keras
+
+    keras.utils.set_random_seed(0)  # the same weights each run
     model = build_colorizer(weights=None)
     layer = model.get_layer("ab_conv")
     layer.set_weights([w * 50.0 for w in layer.get_weights()])

@@ -42,6 +42,9 @@ def main(argv=None) -> int:
         image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
     from colorizer.model.network import build_colorizer
 
+    import keras
+
+    keras.utils.set_random_seed(0)  # the same untrained weights each run
     model = build_colorizer(weights=None)
     layer = model.get_layer("ab_conv")
     original = layer.get_weights()

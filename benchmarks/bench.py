@@ -9,7 +9,9 @@ Sections:
             scikit-image (what typical Keras colorization code does).
   model     inference and training images/s at 224x224, and the model's FLOP rate as a share
             of this machine's own float32 matmul rate.
-  colorize  time to colorize a 1 MP and a 12 MP photo, and the share spent outside the model.
+  colorize  time to colorize a 1 MP and a 12 MP photo, the share spent outside the model, and
+            the ratio to the channel-clipping path of commit 187b422 timed in turn in the same
+            process; again with the model's ab tripled (many colours outside sRGB).
   memory    peak resident memory of training at batch 16 and of colorizing a 12 MP photo,
             each in a fresh process.
 
@@ -224,28 +226,72 @@ def test_photo(megapixels: float) -> np.ndarray:
     return np.asarray(Image.fromarray(photo).resize((width, height), Image.BICUBIC))
 
 
+class _SaturatedModel(_TimedModel):
+    """The model with its ab output tripled: many more colours outside sRGB, the gamut
+    mapping's worst case (the untrained model alone puts about a fifth of them outside)."""
+
+    def predict_on_batch(self, x):
+        return super().predict_on_batch(x) * 3.0
+
+
+def _outside_share(model, photo: np.ndarray) -> float:
+    """Share of the photo's pixels whose predicted colour lies outside sRGB (before mapping)."""
+    import cv2
+
+    from colorizer.gamut_mapping import chroma_factor
+    from colorizer.inference.full_resolution import image_lightness, model_input
+
+    lightness = image_lightness(photo)
+    ab = np.asarray(model.predict_on_batch(model_input(lightness)[None]))[0]
+    height, width = photo.shape[:2]
+    ab = cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)
+    return float(np.mean(chroma_factor(lightness[..., 0], ab) < 1.0))
+
+
 def bench_colorize(quick: bool) -> dict:
+    """Seconds per photo of ``colorize`` and, timed in turn in the same process, of the
+    channel-clipping path of commit 187b422 (``reference_clipping.py``): their ratio does not
+    depend on what else the machine runs."""
+    import reference_clipping
+
     from colorizer.inference.full_resolution import colorize
+
+    untrained = build_untrained()
+    results = {}
+    for name, model in (("", _TimedModel(untrained)), ("_saturated", _SaturatedModel(untrained))):
+        colorize(model, test_photo(0.1))  # builds the predict function, the gamut table
+        reference_clipping.colorize(model, test_photo(0.1))
+        for megapixels in (1, 12):
+            photo = test_photo(megapixels)
+            totals, inside, reference = [], [], []
+            for _ in range(2 if quick else 5):  # alternate, so both see the same load
+                model.seconds = 0.0
+                start = time.perf_counter()
+                colorize(model, photo)
+                totals.append(time.perf_counter() - start)
+                inside.append(model.seconds)
+                start = time.perf_counter()
+                reference_clipping.colorize(model, photo)
+                reference.append(time.perf_counter() - start)
+            best = int(np.argmin(totals))
+            results[f"{megapixels}MP{name}"] = {
+                "shape": list(photo.shape[:2]), "seconds": totals[best],
+                "model_seconds": inside[best],
+                "share_outside_model": 1.0 - inside[best] / totals[best],
+                "outside_gamut_share": _outside_share(model, photo),
+                "clipping_187b422_seconds": min(reference),
+                "ratio_to_clipping_187b422": totals[best] / min(reference)}
+    return results
+
+
+def build_untrained():
+    """The untrained colorizer, seeded: its share of colours outside sRGB is the same each run."""
+    import keras
+
     from colorizer.model.network import build_colorizer
 
-    model = _TimedModel(build_colorizer(weights=None))
-    colorize(model, test_photo(0.1))  # builds the predict function
-    results = {}
-    for megapixels in (1, 12):
-        photo = test_photo(megapixels)
-        totals, inside = [], []
-        for _ in range(1 if quick else 3):
-            model.seconds = 0.0
-            start = time.perf_counter()
-            colorize(model, photo)
-            totals.append(time.perf_counter() - start)
-            inside.append(model.seconds)
-        best = int(np.argmin(totals))
-        results[f"{megapixels}MP"] = {
-            "shape": list(photo.shape[:2]), "seconds": totals[best],
-            "model_seconds": inside[best],
-            "share_outside_model": 1.0 - inside[best] / totals[best]}
-    return results
+    keras.utils.set_random_seed(0)
+    return build_colorizer(weights=None)
 
 
 # ----------------------------------------------------------------------------- memory
@@ -337,8 +383,11 @@ def print_table(results: dict) -> None:
     col = results.get("colorize")
     if col:
         for key, value in col.items():
-            rows.append((f"colorize {key} photo, s", f"{value['seconds']:.2f}",
-                         f"{value['share_outside_model']:.0%} outside model"))
+            rows.append((f"colorize {key} photo ({value['outside_gamut_share']:.0%} of colours "
+                         f"outside sRGB), s", f"{value['seconds']:.2f}",
+                         f"{value['share_outside_model']:.0%} outside model, "
+                         f"{value['ratio_to_clipping_187b422']:.2f}x 187b422's clipping path "
+                         f"({value['clipping_187b422_seconds']:.2f} s)"))
     mem = results.get("memory")
     if mem:
         for key, value in mem.items():
@@ -357,6 +406,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results")
     parser.add_argument("--sections", default="pipeline,model,colorize,memory",
                         help="comma-separated subset of pipeline,model,colorize,memory")
+    parser.add_argument("--update", metavar="FILE",
+                        help="run only --sections and replace them in this earlier results "
+                             "file, each with the load average it ran under")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -365,6 +417,7 @@ def main(argv=None) -> int:
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     results = {"machine": machine(), "quick": args.quick}
+    results["machine"]["load_average_at_start"] = round(os.getloadavg()[0], 2)
     runners = {"pipeline": lambda: bench_pipeline(args.quick),
                "model": lambda: bench_model(args.quick),
                "colorize": lambda: bench_colorize(args.quick), "memory": bench_memory}
@@ -374,9 +427,21 @@ def main(argv=None) -> int:
         results[name] = runners[name]()
         print(f"[{name}] {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     print_table(results)
-    with open(args.out, "w") as f:
+    out = args.out
+    if args.update:
+        # Other sections keep the figures of the run that wrote them; this section says when and
+        # under what load it was measured.
+        with open(args.update) as f:
+            earlier = json.load(f)
+        for name in sections:
+            earlier[name] = results[name]
+            earlier.setdefault("updated_sections", {})[name] = {
+                "load_average_at_start": results["machine"]["load_average_at_start"],
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        results, out = earlier, args.update
+    with open(out, "w") as f:
         json.dump(results, f, indent=2)
-    print(f"\nwritten to {args.out}")
+    print(f"\nwritten to {out}")
     return 0
 
 

@@ -1,14 +1,16 @@
 """Atomic file writes: a reader, or a run killed half-way, never sees half a file.
 
 Everything is written to a temporary name in the destination's folder and renamed over the
-destination, which POSIX guarantees to be atomic on one file system.
+destination, which POSIX guarantees to be atomic on one file system. The temporary file is
+created as a plain ``open()`` would create it (mode 0666 less the umask: 0644 under the usual
+umask 022), so outputs are as readable as any other file the user writes, not owner-only.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from typing import Any, Iterator
 
 
@@ -27,14 +29,28 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     if suffix is None:
         suffix = "".join(os.path.basename(path).partition(".")[1:]) or ".tmp"
         suffix = "." + suffix.lstrip(".")
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    os.close(handle)
+    temporary = _create_temporary(folder, suffix)
     try:
         yield temporary
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _create_temporary(folder: str, suffix: str) -> str:
+    """Creates an empty, unused file in ``folder`` and returns its path.
+
+    ``tempfile.mkstemp`` would give mode 0600 whatever the umask; ``os.open`` with 0666 lets the
+    kernel apply the umask, as for any new file. ``O_EXCL`` keeps the name our own.
+    """
+    while True:
+        temporary = os.path.join(folder, f".tmp-{secrets.token_hex(6)}{suffix}")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return temporary
+        except FileExistsError:
+            continue
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

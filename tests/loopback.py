@@ -9,14 +9,20 @@ Use the ``loopback`` fixture (import it into a test module) or :class:`LoopbackS
     server.add("/cut.jpg", jpeg_bytes, truncate=100)    # Content-Length full, 100 bytes sent
     server.add("/old.jpg", redirect="/cat.jpg")         # 302
     server.add("/stream.jpg", big, chunked=True)        # no Content-Length, close-delimited
+    server.add("/v.bin", body, last_modified="Mon, 02 Jan 2006 15:04:05 GMT", etag=None)
+    server.add("/odd.bin", body, range_offset=10)       # 206 that starts 10 bytes off
     server.url("/cat.jpg"); server.hits["/cat.jpg"]
 
-Every route honours ``Range: bytes=N-`` (206), so resumable downloads can be tested.
+Every route honours ``Range: bytes=N-`` (206), so resumable downloads can be tested, and sends
+an ``ETag`` made from its current body (as real servers do: change the body, the tag changes),
+and ``Last-Modified`` when given. ``If-Range`` is honoured like RFC 9110 says: the range is sent
+only when the validator matches, the whole body (200) otherwise.
 """
 from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 import http.server
 import threading
 import time
@@ -34,6 +40,15 @@ class Route:
     truncate: int | None = None
     redirect: str | None = None
     chunked: bool = False
+    etag: str | None = "auto"
+    last_modified: str | None = None
+    ignore_if_range: bool = False
+    range_offset: int = 0
+
+    def current_etag(self) -> str | None:
+        if self.etag == "auto":
+            return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+        return self.etag
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -67,10 +82,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(route.status, b"<html>error</html>", "text/html")
         body, status = route.body, 200
         start = self._range_start()
+        validator = self.headers.get("If-Range")
+        if validator is not None and not route.ignore_if_range and \
+                validator not in (route.current_etag(), route.last_modified):
+            start = None  # the file changed since the client's copy: send all of it
         if start is not None and start < len(body):
+            start = max(0, start - route.range_offset)
             body, status = body[start:], 206
         self.send_response(status)
         self.send_header("Content-Type", route.content_type)
+        if route.current_etag():
+            self.send_header("ETag", route.current_etag())
+        if route.last_modified:
+            self.send_header("Last-Modified", route.last_modified)
         if route.chunked:
             self.send_header("Connection", "close")
             self.close_connection = True

@@ -24,6 +24,7 @@ import urllib.request
 from typing import Callable
 
 from colorizer import __version__
+from colorizer.fileio import read_json, write_json
 from colorizer.repository import REPOSITORY
 
 USER_AGENT = f"colorizer/{__version__} (+https://github.com/{REPOSITORY})"
@@ -36,7 +37,8 @@ class FetchError(Exception):
 
     Attributes:
         reason: ``http-<status>``, ``timeout``, ``connection``, ``truncated``, ``too-large``,
-            ``bad-scheme`` (or, from callers, ``not-image``, ``too-small``).
+            ``bad-scheme``, ``range-mismatch`` (a resume answered from the wrong byte) (or,
+            from callers, ``not-image``, ``too-small``).
         retryable: True for failures that are often transient.
     """
 
@@ -173,9 +175,13 @@ def fetch_file(url: str, path: str | os.PathLike, *, timeout: float = 60.0,
                progress: bool = True) -> str:
     """Downloads a large file to ``path``, resuming an interrupted earlier attempt.
 
-    The body goes to ``path + ".part"``; when the server supports ranges a later attempt (or
-    run) continues from where that file ends. Only a complete body is renamed to ``path``, so
-    ``path`` existing means the download finished.
+    The body goes to ``path + ".part"``, and the server's validator of that body (its strong
+    ``ETag``, else its ``Last-Modified``) to ``path + ".part.json"``. A later attempt (or run)
+    asks for the rest with ``Range`` and ``If-Range``: the server sends the rest only if the
+    file is still the same one, otherwise the whole new file, and the download starts over.
+    It also starts over when the server's ``Content-Range`` does not begin where the partial
+    file ends, and when no validator is known (a resumed body could not be checked). Only a
+    complete body is renamed to ``path``, so ``path`` existing means the download finished.
 
     Args:
         url: An http(s) URL.
@@ -192,37 +198,113 @@ def fetch_file(url: str, path: str | os.PathLike, *, timeout: float = 60.0,
     Raises:
         FetchError: The download failed after all retries.
     """
-    from tqdm.auto import tqdm
-
     path = os.fspath(path)
     if os.path.exists(path):
         return path
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    partial = path + ".part"
+    partial = _Partial(path, url)
 
     def attempt() -> None:
-        have = os.path.getsize(partial) if os.path.exists(partial) else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        have = partial.size()
+        validator = partial.validator() if have else None
+        if have and validator is None:
+            partial.discard()  # nothing to check a resumed body against: start over
+            have = 0
+        headers = {"Range": f"bytes={have}-", "If-Range": validator} if have else {}
         try:
             response = _open(url, timeout, headers)
         except FetchError as error:
             if have and error.reason == "http-416":  # a stale partial file: start over
-                os.remove(partial)
+                partial.discard()
                 error.retryable = True
             raise
         with response:
-            if have and response.status != 206:
-                have = 0  # the server ignored the range: start over
-            length = response.headers.get("Content-Length")
-            total = have + int(length) if length and length.isdigit() else None
-            with open(partial, "ab" if have else "wb") as out, tqdm(
-                    total=total, initial=have, unit="B", unit_scale=True, disable=not progress,
-                    desc=os.path.basename(path)) as bar:
-                def sink(chunk: bytes) -> None:
-                    out.write(chunk)
-                    bar.update(len(chunk))
-                _stream(response, url, max_bytes, sink, already=have)
+            if have and not _continues_at(response, have, validator):
+                # 200: the file changed (If-Range failed) or ranges are not supported; a range
+                # that starts elsewhere cannot be joined either. Take this body from its start
+                # when it is whole, else ask again from zero.
+                partial.discard()
+                if response.status != 200:
+                    raise FetchError("range-mismatch", f"{url}: the server sent "
+                                     f"{response.headers.get('Content-Range')!r} for a resume at "
+                                     f"byte {have}; starting over", retryable=True)
+                have = 0
+            if not have:
+                partial.remember(response.headers)
+            _write_body(response, url, partial.part, have, max_bytes, progress,
+                        os.path.basename(path))
 
     with_retries(attempt, retries=retries, backoff=backoff)
-    os.replace(partial, path)
+    os.replace(partial.part, path)
+    partial.forget()
     return path
+
+
+def _continues_at(response, have: int, validator: str) -> bool:
+    """True when a response is the rest of the file from byte ``have``: a 206 whose
+    ``Content-Range`` is ``bytes have-...``, from a file with the same validator where the
+    server names one (a server that ignores ``If-Range`` is caught here)."""
+    if response.status != 206:
+        return False
+    if validator.startswith('"'):
+        sent = response.headers.get("ETag")
+    else:
+        sent = response.headers.get("Last-Modified")
+    if sent is not None and sent != validator:
+        return False
+    value = response.headers.get("Content-Range", "")
+    unit, _, rest = value.partition(" ")
+    start = rest.partition("-")[0]
+    return unit.strip().lower() == "bytes" and start.strip().isdigit() and int(start) == have
+
+
+def _write_body(response, url: str, part: str, have: int, max_bytes: int | None,
+                progress: bool, name: str) -> None:
+    from tqdm.auto import tqdm
+
+    length = response.headers.get("Content-Length")
+    total = have + int(length) if length and length.isdigit() else None
+    with open(part, "ab" if have else "wb") as out, tqdm(
+            total=total, initial=have, unit="B", unit_scale=True, disable=not progress,
+            desc=name) as bar:
+        def sink(chunk: bytes) -> None:
+            out.write(chunk)
+            bar.update(len(chunk))
+        _stream(response, url, max_bytes, sink, already=have)
+
+
+class _Partial:
+    """The ``.part`` file of a download and the validator of the body it holds."""
+
+    def __init__(self, path: str, url: str):
+        self.part, self.info, self.url = path + ".part", path + ".part.json", url
+
+    def size(self) -> int:
+        return os.path.getsize(self.part) if os.path.exists(self.part) else 0
+
+    def validator(self) -> str | None:
+        """The strong ETag or Last-Modified the partial body was sent with, for ``If-Range``."""
+        try:
+            info = read_json(self.info, default={}) or {}
+        except ValueError:  # a damaged record: as good as none
+            return None
+        if info.get("url") != self.url:
+            return None
+        return info.get("etag") or info.get("last_modified")
+
+    def remember(self, headers) -> None:
+        etag = headers.get("ETag") or ""
+        info = {"url": self.url,
+                # A weak ETag (W/"...") may not be used in If-Range (RFC 9110, 13.1.5).
+                "etag": etag if etag and not etag.startswith("W/") else None,
+                "last_modified": headers.get("Last-Modified")}
+        write_json(self.info, info)
+
+    def discard(self) -> None:
+        for name in (self.part, self.info):
+            if os.path.exists(name):
+                os.remove(name)
+
+    def forget(self) -> None:
+        if os.path.exists(self.info):
+            os.remove(self.info)

@@ -134,15 +134,16 @@ def decode_photo(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
 
     Returns:
         ``(H, W)`` for gray files or ``(H, W, 3)`` for colour ones; uint8, uint16 (16-bit
-        PNG and TIFF) or float32 in [0, 1] (floating-point TIFF). Transparency is composited
-        on white; CMYK is converted to RGB; animations give their first frame.
+        PNG and TIFF, gray or colour) or float32 in [0, 1] (floating-point TIFF).
+        Transparency is composited on white; CMYK is converted to RGB; animations give their
+        first frame.
 
     Raises:
         ImageReadError: The bytes are not a decodable image.
     """
     try:
-        if _is_16_bit_colour_png(data):
-            return _decode_16_bit_colour_png(data, name)
+        if _is_16_bit_colour_png(data) or _is_wide_colour_tiff(data):
+            return _decode_wide_colour(data, name)
         with Image.open(io.BytesIO(data)) as image:
             image.seek(0)  # first frame of animations
             image = ImageOps.exif_transpose(image)
@@ -197,20 +198,41 @@ def _is_16_bit_colour_png(data: bytes) -> bool:
         and data[25] in (2, 6)
 
 
-def _decode_16_bit_colour_png(data: bytes, name: str) -> np.ndarray:
+def _is_wide_colour_tiff(data: bytes) -> bool:
+    # Pillow reduces RGB(A) TIFFs of 16 bits (or float) per sample to 8 bits; 16-bit gray
+    # ones it reads in full (mode I;16), so they stay on its path.
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            bits = image.tag_v2.get(258, (8,))
+            bits = bits if isinstance(bits, tuple) else (bits,)
+            return max(bits) > 8 and len(bits) >= 3
+    except Exception:  # let the usual path report what is wrong with the file
+        return False
+
+
+def _decode_wide_colour(data: bytes, name: str) -> np.ndarray:
+    """16-bit (or float) colour PNG and TIFF through OpenCV, which keeps every bit."""
     import cv2
 
     array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if array is None or array.dtype != np.uint16:
-        raise ImageReadError(f"{name}: not a readable image (damaged 16-bit PNG)")
-    if array.shape[-1] == 4:  # composite on white, like the 8-bit path
-        alpha = array[..., 3:].astype(np.float32) / 65535.0
-        colour = array[..., :3].astype(np.float32) * alpha + 65535.0 * (1.0 - alpha)
-        array = (colour + 0.5).astype(np.uint16)
-    rgb = np.ascontiguousarray(array[..., 2::-1])  # OpenCV is BGR
+    if array is None or array.dtype not in (np.uint16, np.float32):
+        raise ImageReadError(f"{name}: not a readable image (damaged 16-bit file)")
+    if array.dtype == np.float32:
+        array = np.clip(array, 0.0, 1.0)
+    if array.ndim == 3 and array.shape[-1] == 4:  # composite on white, like the 8-bit path
+        top = 65535.0 if array.dtype == np.uint16 else 1.0
+        alpha = array[..., 3:].astype(np.float32) / top
+        colour = array[..., :3].astype(np.float32) * alpha + top * (1.0 - alpha)
+        array = (colour + 0.5).astype(np.uint16) if top > 1 else colour.astype(np.float32)
+    if array.ndim == 3:
+        array = np.ascontiguousarray(array[..., 2::-1])  # OpenCV is BGR
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return array  # OpenCV turns TIFFs upright itself (the same way, all 8 orientations)
     with Image.open(io.BytesIO(data)) as image:
         orientation = image.getexif().get(0x0112, 1)
-    return apply_orientation(rgb, orientation)
+    return apply_orientation(array, orientation)
 
 
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:

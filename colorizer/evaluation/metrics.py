@@ -12,7 +12,9 @@ of ``N`` pixels:
   ``pixel_errors``).
 * ``auc`` / ``auc_rebalanced``: area under accuracy-vs-threshold over 0..150, plain and
   class-rebalanced (Zhang et al. 2016; see :mod:`colorizer.evaluation.auc`).
-* ``psnr``: on sRGB in [0, 1] after joining each ab with the image's true L.
+* ``psnr``: on sRGB in [0, 1] after joining each ab with the image's true L, capped at
+  :data:`PSNR_CAP_DB` (the PSNR of 8-bit rounding noise), so a perfect image counts in every
+  mean instead of being an infinite value that averages drop.
 * ``ssim``: structural similarity on the same sRGB images (Wang et al. 2004: Gaussian window
   of sigma 1.5, computed per channel and averaged).
 * ``colorfulness``: Hasler and Suesstrunk's (2003) measure on sRGB in 0..255, with
@@ -88,12 +90,19 @@ def pixel_accuracy(pred_ab, true_ab, threshold: float = DEFAULT_THRESHOLD) -> np
     return np.mean(_pixel_errors(pred_ab, true_ab) <= threshold, axis=(-2, -1))
 
 
+PSNR_CAP_DB = float(10.0 * np.log10(12.0 * 255.0**2))
+"""Highest PSNR reported, 58.92 dB: that of rounding to 8 bits (uniform error of one level,
+mean square ``1 / (12 * 255^2)`` of the range). Smaller differences cannot be seen in an 8-bit
+photo, so a perfect image scores this instead of infinity."""
+
+
 def psnr(pred_rgb: np.ndarray, true_rgb: np.ndarray, max_value: float = 1.0) -> np.ndarray:
-    """Peak signal-to-noise ratio per image in dB (``inf`` for identical images)."""
+    """Peak signal-to-noise ratio per image in dB, at most :data:`PSNR_CAP_DB` (finite, so
+    identical images count in means like every other image)."""
     diff = np.asarray(pred_rgb, np.float64) - np.asarray(true_rgb, np.float64)
     mse = np.mean(diff**2, axis=(-3, -2, -1))
-    with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(max_value**2 / mse)
+    floor = max_value**2 / 10.0 ** (PSNR_CAP_DB / 10.0)
+    return 10.0 * np.log10(max_value**2 / np.maximum(mse, floor))
 
 
 def ssim(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ DEFAULT_THRESHOLD = 10.0
 
 def describe(values: np.ndarray) -> dict[str, float]:
     """Mean, median, standard deviation, 10th and 90th percentiles and count of the finite
-    values (PSNR is infinite for a perfect image; semantic hits are NaN where undefined)."""
+    values (semantic hits are NaN where undefined; ``n`` says how many values were counted)."""
     values = np.asarray(values, np.float64)
     finite = values[np.isfinite(values)]
     if not finite.size:

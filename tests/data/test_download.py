@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -123,16 +124,89 @@ def test_fetch_bytes_retries_5xx_until_it_succeeds(loopback, photos):
     assert caught.value.reason == "http-500" and caught.value.attempts == 2
 
 
-def test_fetch_file_resumes_from_a_partial_file(tmp_path, loopback):
-    body = os.urandom(200_000)
-    url = loopback.add("/big.bin", body)
+def _digest(data: bytes) -> str:
+    """Compared instead of the bytes, so a failure prints two short strings."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _interrupted(loopback, tmp_path, body: bytes, cut: int, **route) -> tuple[str, object]:
+    """A download of ``body`` whose connection drops after ``cut`` bytes: the partial file."""
+    url = loopback.add("/big.bin", body, truncate=cut, **route)
     target = tmp_path / "big.bin"
-    (tmp_path / "big.bin.part").write_bytes(body[:120_000])
+    with pytest.raises(FetchError) as caught:
+        fetch_file(url, target, retries=0, progress=False)
+    assert caught.value.reason == "truncated"
+    assert (tmp_path / "big.bin.part").read_bytes() == body[:cut]
+    return url, target
+
+
+@pytest.mark.parametrize("validator", ["etag", "last_modified"])
+def test_fetch_file_resumes_an_interrupted_download_of_the_same_file(tmp_path, loopback,
+                                                                     validator):
+    body = os.urandom(200_000)
+    route = ({} if validator == "etag" else
+             {"etag": None, "last_modified": "Mon, 02 Jan 2006 15:04:05 GMT"})
+    url, target = _interrupted(loopback, tmp_path, body, 120_000, **route)
+    loopback.add("/big.bin", body, **route)  # the connection holds this time
     fetch_file(url, target, progress=False)
-    assert target.read_bytes() == body and not (tmp_path / "big.bin.part").exists()
-    assert loopback.requests[-1][1].get("Range") == "bytes=120000-"
+    assert _digest(target.read_bytes()) == _digest(body)
+    assert not [p for p in os.listdir(tmp_path) if ".part" in p]
+    sent = loopback.requests[-1][1]
+    assert sent.get("Range") == "bytes=120000-"
+    expected = (f'"{hashlib.sha1(body).hexdigest()[:16]}"' if validator == "etag"
+                else route["last_modified"])
+    assert sent.get("If-Range") == expected
     fetch_file(url, target, progress=False)  # done: no request
-    assert loopback.hits["/big.bin"] == 1
+    assert loopback.hits["/big.bin"] == 2
+
+
+@pytest.mark.parametrize("validator", ["etag", "last_modified"])
+def test_a_file_changed_on_the_server_is_downloaded_again_not_stitched(tmp_path, loopback,
+                                                                       validator):
+    old, new = os.urandom(200_000), os.urandom(210_000)
+    dated = {"etag": None, "last_modified": "Mon, 02 Jan 2006 15:04:05 GMT"}
+    url, target = _interrupted(loopback, tmp_path, old, 120_000,
+                               **({} if validator == "etag" else dated))
+    loopback.add("/big.bin", new, **({} if validator == "etag" else
+                                     {**dated, "last_modified": "Tue, 03 Jan 2006 10:00:00 GMT"}))
+    fetch_file(url, target, progress=False)
+    assert _digest(target.read_bytes()) == _digest(new)
+    assert loopback.hits["/big.bin"] == 2  # one request: If-Range turned it into a full 200
+
+
+def test_a_server_that_ignores_if_range_is_caught_by_its_etag(tmp_path, loopback):
+    old, new = os.urandom(200_000), os.urandom(200_000)
+    url, target = _interrupted(loopback, tmp_path, old, 120_000)
+    loopback.add("/big.bin", new, ignore_if_range=True)  # answers 206 from the new file
+    fetch_file(url, target, progress=False, retries=2, backoff=0.01)
+    assert _digest(target.read_bytes()) == _digest(new)
+
+
+def test_a_range_that_starts_elsewhere_restarts_from_zero(tmp_path, loopback):
+    body = os.urandom(200_000)
+    url, target = _interrupted(loopback, tmp_path, body, 120_000)
+    loopback.add("/big.bin", body, range_offset=10)  # Content-Range: bytes 119990-...
+    fetch_file(url, target, progress=False, retries=2, backoff=0.01)
+    assert _digest(target.read_bytes()) == _digest(body)
+    assert "Range" not in loopback.requests[-1][1]  # the last request asked for all of it
+
+
+def test_without_a_validator_a_partial_file_is_not_trusted(tmp_path, loopback):
+    old, new = os.urandom(200_000), os.urandom(200_000)
+    url, target = _interrupted(loopback, tmp_path, old, 120_000, etag=None)
+    loopback.add("/big.bin", new, etag=None)
+    fetch_file(url, target, progress=False)
+    assert _digest(target.read_bytes()) == _digest(new)
+    assert "Range" not in loopback.requests[-1][1]
+
+
+def test_a_partial_file_of_another_url_is_not_resumed(tmp_path, loopback):
+    body = os.urandom(100_000)
+    url, target = _interrupted(loopback, tmp_path, body, 50_000)
+    other = loopback.add("/other.bin", body)
+    fetch_file(other, target, progress=False)
+    assert _digest(target.read_bytes()) == _digest(body)
+    assert "Range" not in loopback.requests[-1][1]
 
 
 def test_read_url_list_skips_comments_blanks_and_repeats(tmp_path):

@@ -3,7 +3,7 @@ import pytest
 
 from colorizer.color import rgb_to_l_ab
 from colorizer.evaluation.metrics import (
-    ab_rmse, image_metrics, l2_distance, pixel_accuracy, pixel_errors, psnr, summarize,
+    ab_rmse, aggregate, image_metrics, l2_distance, pixel_accuracy, pixel_errors, psnr, summarize,
     summary_markdown)
 
 
@@ -11,7 +11,8 @@ def test_perfect_prediction():
     ab = np.random.default_rng(0).normal(0, 20, (2, 8, 8, 2))
     assert np.all(l2_distance(ab, ab) == 0)
     assert np.all(pixel_accuracy(ab, ab) == 1)
-    assert np.all(np.isinf(psnr(np.ones((8, 8, 3)), np.ones((8, 8, 3)))))
+    # Capped at the PSNR of 8-bit rounding noise, 10 log10(12 * 255^2), not infinite.
+    assert np.all(psnr(np.ones((2, 8, 8, 3)), np.ones((2, 8, 8, 3))) == pytest.approx(58.9226, abs=1e-4))
 
 
 def test_known_shift_by_hand():
@@ -32,6 +33,33 @@ def test_psnr_by_hand():
     a = np.zeros((4, 4, 3))
     b = np.full((4, 4, 3), 0.1)  # mse 0.01 -> 20 dB
     assert psnr(a, b) == pytest.approx(20.0)
+
+
+def test_psnr_cap_is_the_psnr_of_8_bit_rounding():
+    from skimage.metrics import peak_signal_noise_ratio
+
+    true = np.random.default_rng(3).random((64, 64, 3))
+    rounded = np.round(true * 255.0) / 255.0  # uniform rounding error: about the cap
+    assert peak_signal_noise_ratio(true, rounded, data_range=1.0) == pytest.approx(58.92, abs=0.1)
+    assert psnr(true, true) == pytest.approx(10 * np.log10(12 * 255**2))
+    coarse = np.round(true * 63.0) / 63.0  # 6-bit rounding, far below the cap: unchanged
+    assert psnr(coarse, true) == pytest.approx(
+        peak_signal_noise_ratio(true, coarse, data_range=1.0))
+
+
+def test_a_perfect_image_counts_in_the_model_and_gray_means():
+    rng = np.random.default_rng(4)
+    rgb = rng.random((3, 16, 16, 3)).astype(np.float32)
+    lightness, ab = rgb_to_l_ab(rgb)
+    pred = ab.copy()
+    pred[:2] += 5.0  # images 0 and 1 imperfect, image 2 perfect
+    per_image = {"model": image_metrics(lightness, pred, ab),
+                 "gray": image_metrics(lightness, np.zeros_like(ab), ab)}
+    assert np.all(np.isfinite(per_image["model"]["psnr"]))
+    stats = aggregate(per_image)
+    assert stats["model"]["psnr"]["n"] == stats["gray"]["psnr"]["n"] == 3
+    expected = np.mean(list(per_image["model"]["psnr"][:2]) + [10 * np.log10(12 * 255**2)])
+    assert summarize(per_image)["model"]["psnr"] == pytest.approx(expected)
 
 
 def test_gray_baseline_is_what_the_truth_implies():

@@ -20,8 +20,8 @@ def test_output_has_input_size_and_lightness(model, shape):
     out = colorize(model, image, render_size=64)
     assert out.shape == (*shape[:2], 3) and out.dtype == np.uint8
     lightness_out = rgb_to_lab(out.astype(np.float32) / 255.0)[..., 0]
-    # uint8 rounding of RGB moves L by well under 1 unit; colour clipping may move it a little.
-    assert np.median(np.abs(lightness_out - image_lightness(image)[..., 0])) < 0.5
+    # uint8 rounding of RGB moves L by at most 0.26 (colours are mapped at constant L).
+    assert np.abs(lightness_out - image_lightness(image)[..., 0]).max() < 0.3
 
 
 def test_float_and_16_bit_inputs(model):
@@ -65,6 +65,26 @@ def test_full_resolution_lightness_and_rgb_match_the_formula():
     restored = merge_lightness_ab(reference[..., :1], reference[..., 1:])
     assert np.abs(restored.astype(int) - photo).max() <= 1
     ab = reference[..., 1:] + rng.normal(0, 20, reference[..., 1:].shape).astype(np.float32)
-    slow = np.clip(l_ab_to_rgb(reference[..., :1], ab) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    difference = np.abs(merge_lightness_ab(reference[..., :1], ab).astype(int) - slow)
+    # Where the colour is displayable, the plain formula (scikit-image's, rounded) is the answer;
+    # elsewhere colours are mapped (tests/inference/test_lightness_kept.py).
+    from skimage.color import lab2rgb
+
+    lab = np.concatenate([reference[..., :1], ab], -1).astype(np.float64)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = np.clip(lab2rgb(lab) * 255.0 + 0.5, 0, 255).astype(int)
+    displayable = np.all(np.abs(l_ab_to_rgb(reference[..., :1], ab) -
+                                _unclipped(reference[..., :1], ab)) < 1e-6, axis=-1)
+    assert 0.2 < displayable.mean() < 0.95
+    merged = merge_lightness_ab(reference[..., :1], ab).astype(int)
+    difference = np.abs(merged - expected)[displayable]
     assert difference.max() <= 1 and difference.mean() < 0.01
+
+
+def _unclipped(lightness, ab):
+    from colorizer.color import lab_to_rgb
+
+    return lab_to_rgb(np.concatenate([lightness, ab], -1), clip=False)

@@ -25,21 +25,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def _photo(megapixels: float, folder: str) -> str:
-    """A real sample photo upscaled to about ``megapixels`` (4:3), saved as a camera JPEG."""
-    import cv2
-
-    from colorizer.data import samples
-    from colorizer.data.images import read_rgb
-
-    width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
-    height = int(round(width * 3 / 4))
-    rgb = cv2.resize(read_rgb(samples.available()[0]), (width, height),
-                     interpolation=cv2.INTER_CUBIC)
-    path = os.path.join(folder, f"photo_{megapixels:g}mp.jpg")
-    cv2.imwrite(path, rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
-    return path
+from photos import camera_photo  # noqa: E402 (benchmarks/, beside this script)
 
 
 def _cpu_name() -> str:
@@ -66,7 +52,7 @@ def main() -> None:
 
     load_before = list(os.getloadavg())  # other work on the machine slows every figure
     folder = tempfile.mkdtemp(prefix="app-bench-")
-    photos = {mp: _photo(mp, folder) for mp in args.megapixels}
+    photos = {mp: camera_photo(mp, folder) for mp in args.megapixels}
     start = time.perf_counter()
     app = launch(build_colorizer(weights=None), block=False, quiet=True)
     started = time.perf_counter() - start

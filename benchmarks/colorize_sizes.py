@@ -20,22 +20,10 @@ import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from photos import camera_photo  # noqa: E402 (benchmarks/, beside this script)
+
 FOLDER_PHOTOS = 6
-
-
-def _photo(megapixels: float, folder: str) -> str:
-    import cv2
-
-    from colorizer.data import samples
-    from colorizer.data.images import read_rgb
-
-    width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
-    height = int(round(width * 3 / 4))
-    rgb = cv2.resize(read_rgb(samples.available()[0]), (width, height),
-                     interpolation=cv2.INTER_CUBIC)
-    path = os.path.join(folder, f"photo_{megapixels:g}mp.jpg")
-    cv2.imwrite(path, rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
-    return path
 
 
 def _max_rss_mb() -> float:
@@ -57,11 +45,11 @@ def measure(megapixels: float, repeats: int, render_size: int) -> dict:
 
     model = build_colorizer(weights=None)
     with tempfile.TemporaryDirectory() as folder:
-        path = _photo(megapixels, folder)
+        path = camera_photo(megapixels, folder)
         out = os.path.join(folder, "out")
         # Warm up (trace the model) on a small photo of the same aspect, hence the same working
         # size, so the baseline memory does not already hold the big photo's peak.
-        colorize_inputs(model, [_photo(0.02, folder)], out, render_size=render_size,
+        colorize_inputs(model, [camera_photo(0.02, folder)], out, render_size=render_size,
                         progress=False)
         baseline = _max_rss_mb()
         runs, cpu = [], []

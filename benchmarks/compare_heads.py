@@ -6,7 +6,7 @@ distribution. Each is evaluated on the held-out crops (the paper's metrics besid
 baseline, and the Hasler-Suesstrunk colourfulness beside the true photos'), the classification
 model at three annealed-mean temperatures, and both colorize the held-out photos.
 
-Run (about 15 minutes on 2 CPU cores with the defaults)::
+Run (about 6 minutes on 2 CPU cores with the defaults)::
 
     python benchmarks/compare_heads.py --out runs/compare_heads
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import secrets
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 
 @contextlib.contextmanager
@@ -62,6 +62,25 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Writes UTF-8 ``text`` to ``path`` atomically."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def write_zip(path: str | os.PathLike, files: Iterable[str], base: str) -> str:
+    """Writes ``files`` into one zip at ``path``, atomically, each named relative to ``base``
+    (a file outside ``base`` by its own name). Stored, not deflated: photos are compressed
+    already, so this keeps the zip fast to make.
+
+    Returns:
+        ``path``, e.g. for ``google.colab.files.download``.
+    """
+    import zipfile
+
+    base = os.path.abspath(base)
+    with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w",
+                                                         zipfile.ZIP_STORED) as archive:
+        for file in map(os.path.abspath, files):
+            name = os.path.relpath(file, base)
+            archive.write(file, os.path.basename(file) if name.startswith("..") else name)
+    return os.fspath(path)
 
 
 def write_json(path: str | os.PathLike, value: Any) -> None:

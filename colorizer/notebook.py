@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import zipfile
 from typing import Iterable
+
+from colorizer.fileio import write_zip
 
 DRIVE_MOUNT = "/content/drive"
 DRIVE_HOME = "/content/drive/MyDrive"
@@ -143,13 +144,4 @@ def zip_files(files: Iterable[str], base: str, zip_path: str) -> str:
     Returns:
         ``zip_path``, e.g. for ``google.colab.files.download``.
     """
-    base = os.path.abspath(base)
-    os.makedirs(os.path.dirname(os.path.abspath(zip_path)), exist_ok=True)
-    partial = zip_path + ".partial"
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:  # photos: compressed
-        for path in files:
-            path = os.path.abspath(path)
-            name = os.path.relpath(path, base)
-            archive.write(path, os.path.basename(path) if name.startswith("..") else name)
-    os.replace(partial, zip_path)
-    return zip_path
+    return write_zip(zip_path, files, base)

@@ -17,14 +17,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-import zipfile
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from colorizer.data.images import read_rgb
-from colorizer.fileio import atomic_path, write_bytes
+from colorizer.fileio import write_bytes, write_zip
 from colorizer.inference.batch import colorize_inputs
 from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE
 from colorizer.inference.inputs import (
@@ -116,14 +115,6 @@ def _preview(image: np.ndarray, path: str) -> str:
     return path
 
 
-def _archive(paths: list[str], names: list[str], path: str) -> str:
-    # Photos are compressed already: storing them keeps the zip fast to make.
-    with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as z:
-        for source, name in zip(paths, names):
-            z.write(source, name)
-    return path
-
-
 def colorize_request(model, files: list[str], urls: list[str], work_dir: str | os.PathLike, *,
                      render_size: int = DEFAULT_RENDER_SIZE, max_pixels: int = MAX_PIXELS,
                      timeout: float = DOWNLOAD_TIMEOUT_S) -> Outcome:
@@ -190,7 +181,6 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
                 entry.width, entry.height))
     archive = None
     if len(results) > 1:
-        archive = _archive([r.output for r in results],
-                           [os.path.relpath(r.output, out_dir) for r in results],
-                           os.path.join(work_dir, ARCHIVE_NAME))
+        archive = write_zip(os.path.join(work_dir, ARCHIVE_NAME),
+                            [r.output for r in results], out_dir)
     return Outcome(results, failures, archive, time.perf_counter() - start)

@@ -8,7 +8,7 @@
    scratch otherwise; the report says which.
 3. Keep the epoch with the lowest validation loss, and shrink its ab output by the factor that
    minimises the validation error (``s = <p, t> / <p, p>``, clipped to [0, 1]): a model that
-   has seen a dozen photos is unsure, and the MSE-optimal answer to that is less colour, never
+   has seen six photos is unsure, and the MSE-optimal answer to that is less colour, never
    louder guesses.
 4. Evaluate on the held-out crops beside the gray baseline
    (:func:`colorizer.evaluation.evaluate.evaluate`, without the classifier).

@@ -131,13 +131,20 @@ def lab_to_rgb(lab, *, clip: bool = True):
     return xp.clip(linear_to_srgb(xp, linear), 0.0, 1.0)
 
 
-def lightness_to_gray_rgb(lightness):
+def lightness_to_gray_rgb(lightness, xp=None):
     """Returns the sRGB gray level in [0, 1] whose CIE lightness is ``lightness`` (0-100).
 
     A pixel with ab = 0 is neutral gray, so its sRGB value is the inverse of L alone. Works on
     the same array and tensor types as :func:`rgb_to_lab`, keeping the input's shape.
+
+    Args:
+        lightness: CIE L values.
+        xp: The array namespace to compute with; by default NumPy for arrays and TensorFlow's
+            NumPy API for tensors. Model layers pass ``keras.ops``, which runs on every Keras
+            backend.
     """
-    xp, lightness = _namespace(lightness)
+    if xp is None:
+        xp, lightness = _namespace(lightness)
     luminance = _f_inverse(xp, (lightness + 16.0) / 116.0)
     return xp.clip(linear_to_srgb(xp, xp.clip(luminance, 0.0, 1.0)), 0.0, 1.0)
 

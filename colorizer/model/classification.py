@@ -37,23 +37,25 @@ UNIFORM_MIX = 0.5
 """Weight of the uniform distribution mixed into the smoothed one (lambda in Zhang et al.)."""
 DEFAULT_TEMPERATURE = 0.38
 """Annealed-mean temperature of Zhang et al."""
-"""File name of a dataset's empirical bin distribution, saved beside its shards."""
+LOGITS_STRIDE = 4
+"""The classification head predicts at 1/4 of the input's resolution, as Zhang et al. do;
+colour is smooth, and full-resolution logits would cost Q (262) channels per pixel."""
 
 
 def _squared_distances(ab, bins):
     """``|ab - bin|^2`` for every bin, ``(..., Q)``, as a matrix product (no (..., Q, 2) copy)."""
-    import tensorflow as tf
-
-    ab = tf.cast(ab, "float32")
-    centres = tf.constant(np.asarray(bins, np.float32))
-    cross = tf.tensordot(ab, tf.transpose(centres), axes=1)
-    squared = (tf.reduce_sum(ab * ab, axis=-1, keepdims=True) - 2.0 * cross
-               + tf.reduce_sum(centres * centres, axis=-1))
-    return tf.maximum(squared, 0.0)  # rounding can dip a hair below 0 at a bin's centre
+    ab = ops.cast(ab, "float32")
+    centres = ops.convert_to_tensor(np.asarray(bins, np.float32))
+    cross = ops.matmul(ab, ops.transpose(centres))
+    squared = (ops.sum(ab * ab, axis=-1, keepdims=True) - 2.0 * cross
+               + ops.sum(centres * centres, axis=-1))
+    return ops.maximum(squared, 0.0)  # rounding can dip a hair below 0 at a bin's centre
 
 
 def soft_encode(ab, bins, neighbours: int = NEIGHBOURS, sigma: float = SIGMA):
     """The ``neighbours`` nearest bins of each ab and their Gaussian weights.
+
+    Runs on any Keras backend (``keras.ops``).
 
     Args:
         ab: ``(..., 2)`` array or tensor of ab values.
@@ -65,19 +67,24 @@ def soft_encode(ab, bins, neighbours: int = NEIGHBOURS, sigma: float = SIGMA):
         ``(indices, weights)``, both ``(..., neighbours)`` tensors, nearest bin first; the
         weights are ``exp(-d^2 / (2 sigma^2))`` normalised to sum to 1.
     """
-    import tensorflow as tf
-
-    negative, indices = tf.math.top_k(-_squared_distances(ab, bins), k=neighbours)
-    weights = tf.nn.softmax(negative / (2.0 * sigma * sigma), axis=-1)
+    negative, indices = ops.top_k(-_squared_distances(ab, bins), k=neighbours)
+    weights = ops.softmax(negative / (2.0 * sigma * sigma), axis=-1)
     return indices, weights
 
 
 def soft_encode_dense(ab, bins, neighbours: int = NEIGHBOURS, sigma: float = SIGMA):
     """:func:`soft_encode` as a full distribution over the bins, ``(..., Q)``."""
-    import tensorflow as tf
-
     indices, weights = soft_encode(ab, bins, neighbours, sigma)
-    return tf.reduce_sum(tf.one_hot(indices, len(bins)) * weights[..., None], axis=-2)
+    return ops.sum(ops.one_hot(indices, len(bins)) * weights[..., None], axis=-2)
+
+
+def area_downsample(images, factor: int):
+    """Averages ``factor x factor`` blocks of ``(N, H, W, C)`` images (H, W multiples of
+    ``factor``): an area resize by an integer factor, on any Keras backend."""
+    if factor == 1:
+        return images
+    return ops.average_pool(images, pool_size=factor, strides=factor, padding="valid",
+                            data_format="channels_last")
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
@@ -86,7 +93,8 @@ class RebalancedCrossEntropy(keras.losses.Loss):
 
     ``y_true`` is the batch's ab at full resolution, as the data pipeline yields it;
     ``y_pred`` holds the logits, possibly at a lower resolution (the classification head
-    predicts at 1/4): the true ab is area-averaged down to the logits' size first.
+    predicts at 1/4): the true ab is area-averaged down to the logits' size first. It runs on
+    any Keras backend.
 
     Args:
         bins: ``(Q, 2)`` bin centres.
@@ -107,19 +115,16 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         self.neighbours, self.sigma = int(neighbours), float(sigma)
 
     def call(self, y_true, y_pred):
-        import tensorflow as tf
-
-        logits = tf.cast(y_pred, "float32")
-        true_ab = tf.cast(y_true, "float32")
-        sizes = true_ab.shape[1:-1].as_list(), logits.shape[1:-1].as_list()
-        if sizes[0] != sizes[1] or None in sizes[0]:
-            true_ab = tf.image.resize(true_ab, tf.shape(logits)[1:-1], method="area")
+        logits = ops.cast(y_pred, "float32")
+        true_ab = ops.cast(y_true, "float32")
+        factor = _downsampling_factor(true_ab.shape, logits.shape)
+        true_ab = area_downsample(true_ab, factor)
         indices, weights = soft_encode(true_ab, self.bins, self.neighbours, self.sigma)
-        log_probabilities = tf.nn.log_softmax(logits, axis=-1)
-        picked = tf.gather(log_probabilities, indices, batch_dims=len(sizes[1]) + 1)
-        loss = -tf.reduce_sum(weights * picked, axis=-1)
+        log_probabilities = ops.log_softmax(logits, axis=-1)
+        picked = ops.take_along_axis(log_probabilities, indices, axis=-1)
+        loss = -ops.sum(weights * picked, axis=-1)
         if self.class_weights is not None:
-            loss = loss * tf.gather(tf.constant(self.class_weights), indices[..., 0])
+            loss = loss * ops.take(ops.convert_to_tensor(self.class_weights), indices[..., 0])
         return loss
 
     def get_config(self):
@@ -127,6 +132,18 @@ class RebalancedCrossEntropy(keras.losses.Loss):
                 "class_weights": None if self.class_weights is None
                 else self.class_weights.tolist(),
                 "neighbours": self.neighbours, "sigma": self.sigma}
+
+
+def _downsampling_factor(ab_shape, logits_shape) -> int:
+    """How many times smaller the logits are than the true ab: from the static shapes where
+    they are known, else the classification head's stride."""
+    ab_height, logits_height = ab_shape[1], logits_shape[1]
+    if ab_height is not None and logits_height is not None:
+        if ab_height % logits_height:
+            raise ValueError(f"true ab of height {ab_height} cannot be averaged down to "
+                             f"logits of height {logits_height}")
+        return ab_height // logits_height
+    return LOGITS_STRIDE
 
 
 def rebalancing_weights(distribution: np.ndarray, bins: np.ndarray | None = None,

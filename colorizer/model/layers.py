@@ -26,9 +26,7 @@ class LightnessToImageNetRGB(keras.layers.Layer):
     """
 
     def call(self, lightness):
-        import tensorflow as tf  # the colour maths runs on TF's NumPy API
-
-        gray = lightness_to_gray_rgb(tf.cast(lightness, "float32"))
+        gray = lightness_to_gray_rgb(ops.cast(lightness, "float32"), xp=ops)
         rgb = ops.concatenate([gray, gray, gray], axis=-1)
         mean = ops.convert_to_tensor(IMAGENET_MEAN, dtype="float32")
         std = ops.convert_to_tensor(IMAGENET_STD, dtype="float32")
@@ -36,6 +34,26 @@ class LightnessToImageNetRGB(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (3,)
+
+
+def upsample_bilinear(x, factor: int):
+    """``x`` ``(N, H, W, C)`` resized to ``(N, factor H, factor W, C)`` by bilinear interpolation
+    (half-pixel centres, edges clamped), on any Keras backend.
+
+    JAX always knows the shapes it traces, so the public ``keras.ops.image.resize`` serves. A
+    TensorFlow graph of a fully convolutional model does not know H and W, and that op wants
+    them as Python ints: TensorFlow's own resize takes them as a tensor. The two agree to float
+    rounding (tested).
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        size = tf.shape(x)[1:3] * factor
+        return tf.cast(tf.image.resize(x, size, method="bilinear"), x.dtype)
+    height, width = ops.shape(x)[1:3]
+    resized = ops.image.resize(x, (height * factor, width * factor), interpolation="bilinear",
+                               antialias=False, data_format="channels_last")
+    return ops.cast(resized, x.dtype)
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
@@ -54,10 +72,7 @@ class BilinearUpsampling(keras.layers.Layer):
         self.factor = int(factor)
 
     def call(self, x):
-        import tensorflow as tf
-
-        size = tf.shape(x)[1:3] * self.factor
-        return tf.cast(tf.image.resize(x, size, method="bilinear"), x.dtype)
+        return upsample_bilinear(x, self.factor)
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape

@@ -31,7 +31,8 @@ import numpy as np
 
 from colorizer.color import AB_RANGE
 from colorizer.gamut import load_gamut_bins
-from colorizer.model.classification import DEFAULT_TEMPERATURE, AnnealedMeanDecoding
+from colorizer.model.classification import (
+    DEFAULT_TEMPERATURE, LOGITS_STRIDE, AnnealedMeanDecoding)
 from colorizer.model.layers import BilinearUpsampling, LightnessToImageNetRGB
 from colorizer.model.pretrained import DENSENET_NOTOP_FILE, pretrained_weights
 
@@ -51,9 +52,8 @@ ENCODER_WEIGHTS_HINT = (
     "train from scratch (--weights none; WEIGHTS = \"none\" in the notebook), or copy Keras' "
     f"{DENSENET_NOTOP_FILE} onto this machine and pass its path (--weights FILE)")
 """What to do when the encoder's pretrained weights cannot be had."""
-CLASSIFICATION_STRIDE = 4
-"""The classification head predicts at 1/4 resolution, as Zhang et al. do; colour is smooth,
-and full-resolution logits would cost Q (262) channels per pixel."""
+CLASSIFICATION_STRIDE = LOGITS_STRIDE
+"""The classification head predicts at 1/4 resolution (see :data:`LOGITS_STRIDE`)."""
 
 
 def build_encoder(weights: str | None = "imagenet", image_size: int | None = None) -> keras.Model:

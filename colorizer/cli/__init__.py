@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import traceback
 
 from colorizer import __version__
+from colorizer.backend import BACKENDS, backend_missing, tensorflow_missing, use_backend
 from colorizer.cli.quiet import import_tensorflow_quietly
 from colorizer.errors import ColorizerError
 
@@ -27,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"colorizer {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="more log output, TensorFlow's own log lines included")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="Keras backend: auto takes KERAS_BACKEND when set, else JAX on a "
+                             "TPU machine, else TensorFlow")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"colorizer.cli.commands.{name}").register(subparsers)
@@ -41,12 +46,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     command = importlib.import_module(f"colorizer.cli.commands.{args.command}")
-    if not args.verbose and getattr(command, "USES_TENSORFLOW", True):
-        import_tensorflow_quietly()  # TF's C++ start-up lines stay off the terminal
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        use_backend(args.backend)  # before anything imports Keras
+        if not args.verbose and getattr(command, "USES_TENSORFLOW", True):
+            import_tensorflow_quietly()  # TF's C++ start-up lines stay off the terminal
         return int(args.run(args) or 0)
+    except ModuleNotFoundError as error:
+        if args.verbose:
+            traceback.print_exc()
+        missing = {"tensorflow": tensorflow_missing()
+                   if os.environ.get("KERAS_BACKEND") == "jax"
+                   else backend_missing("tensorflow"),
+                   "jax": backend_missing("jax")}.get((error.name or "").split(".")[0])
+        print(f"colorizer {args.command}: error: {missing or _one_line(error)}",
+              file=sys.stderr)
+        return 1
     except (ColorizerError, OSError, ValueError) as error:
         # Errors the user can act on: one line; the traceback only when asked for.
         if args.verbose:

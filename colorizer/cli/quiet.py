@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import importlib.util
 import os
 import re
 import sys
@@ -60,9 +61,13 @@ def captured_stderr_fd() -> Iterator[list[str]]:
 
 
 def import_tensorflow_quietly() -> None:
-    """Sets the quiet log level and imports TensorFlow without its C++ start-up lines."""
+    """Sets the quiet log level and imports TensorFlow without its C++ start-up lines.
+
+    Nothing is imported where TensorFlow is not installed (a JAX-only runtime): the commands
+    that need it say so themselves.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
         return
     try:
         with captured_stderr_fd() as lines:
@@ -73,3 +78,5 @@ def import_tensorflow_quietly() -> None:
             if not is_tensorflow_log_line(line):
                 print(line, file=sys.stderr)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # JAX logs each platform it probes and does not find (no TPU here...) at INFO level.
+    logging.getLogger("jax").setLevel(logging.WARNING)

@@ -47,6 +47,9 @@ class DataConfig:
         cache: ``True`` caches decoded images in memory, a path caches them on disk,
             ``False`` decodes every epoch.
         augment: The augmentations applied in training.
+        augment_on: Where they run: ``"device"`` (inside the training step, on the
+            accelerator; the CPU only decodes, caches and crops) or ``"host"`` (in the
+            ``tf.data`` pipeline, on the CPU).
         seed: Seed for shuffling, cropping and augmentation.
     """
 
@@ -56,4 +59,9 @@ class DataConfig:
     shuffle_buffer: int = 2048
     cache: bool | str = True
     augment: AugmentConfig = AugmentConfig()
+    augment_on: str = "device"
     seed: int = 0
+
+    def __post_init__(self):
+        if self.augment_on not in ("device", "host"):
+            raise ValueError(f"augment_on must be device or host, got {self.augment_on!r}")

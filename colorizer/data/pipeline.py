@@ -433,3 +433,14 @@ def make_dataset(
         else tf.data.experimental.AutoShardPolicy.DATA)
     ds = ds.with_options(options)
     return ds.prefetch(AUTOTUNE)
+
+
+def pairs_as_inputs(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """``(L, ab)`` batches as model inputs without targets: ``((L, ab),)``.
+
+    Training with augmentation on the device needs both at the model's input (the target is
+    rotated and flipped with the photo): see :mod:`colorizer.training.augmentation`.
+    """
+    return dataset.map(lambda lightness, ab: ((lightness, ab),),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+

@@ -1,9 +1,17 @@
-"""Where training runs: ``tf.distribute`` strategies, mixed precision and XLA, chosen per machine.
+"""Where training runs: the devices, mixed precision and XLA, chosen per machine and backend.
+
+On TensorFlow, a ``tf.distribute`` strategy::
 
     auto -> TF_CONFIG names several workers  -> MultiWorkerMirroredStrategy
          -> a TPU is attached (Colab, TPU VM) -> TPUStrategy
          -> one or more GPUs                 -> MirroredStrategy
          -> otherwise                        -> the default strategy (one device)
+
+On JAX, ``keras.distribution``'s data parallelism (:class:`JaxDataParallel`) over every device
+of the default JAX platform: the TPU cores, else the GPUs, else one CPU; ``multi-worker``
+first joins the other hosts (``keras.distribution.initialize``), so the devices of every host
+take part. Both kinds answer the few questions training asks (replicas, scope, device kind),
+so the rest of the package does not care which it got.
 
 Mixed precision computes in 16 bits where the hardware has fast 16-bit units (``mixed_float16``
 on GPUs, ``mixed_bfloat16`` on TPUs) while variables and the model's output stay float32; XLA
@@ -24,8 +32,8 @@ import os
 from typing import Iterator
 
 import keras
-import tensorflow as tf
 
+from colorizer.backend import tpu_attached
 from colorizer.errors import ColorizerError
 
 log = logging.getLogger(__name__)
@@ -58,13 +66,78 @@ def num_workers() -> int:
     return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
 
 
-def _tpu_present() -> bool:
-    """Cheap evidence of a TPU: Colab's classic TPU address, a named TPU, or TPU VM devices."""
-    return bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME")
-                or os.path.exists("/dev/accel0") or os.path.exists("/dev/vfio/0"))
+def _on_jax() -> bool:
+    return keras.backend.backend() == "jax"
 
 
-def _tpu_strategy() -> tf.distribute.Strategy:
+class JaxDataParallel:
+    """Data parallelism over JAX devices with ``keras.distribution``, for training on JAX.
+
+    Each step's global batch is split across ``devices`` and the gradients averaged, as a
+    mirrored strategy does on TensorFlow. Creating one makes it Keras' global distribution
+    (when there are several devices), which ``fit`` then follows.
+
+    Args:
+        devices: JAX devices as ``keras.distribution.list_devices`` names them (``"tpu:0"``).
+        kind: ``"tpu"``, ``"gpu"`` or ``"cpu"``.
+    """
+
+    def __init__(self, devices: list[str], kind: str):
+        self.devices = list(devices)
+        self.kind = kind
+        self.distribution = None
+        if len(self.devices) > 1:
+            self.distribution = keras.distribution.DataParallel(devices=self.devices)
+            keras.distribution.set_distribution(self.distribution)
+
+    @property
+    def num_replicas_in_sync(self) -> int:
+        """Devices each batch is split over."""
+        return len(self.devices)
+
+    def scope(self):
+        """Where models are built: Keras' distribution scope (a no-op on one device)."""
+        return self.distribution.scope() if self.distribution else contextlib.nullcontext()
+
+    def __repr__(self) -> str:
+        return f"JaxDataParallel({self.kind} x {len(self.devices)})"
+
+
+def _jax_devices(kind: str | None = None) -> tuple[list[str], str]:
+    """Names and kind of the devices of JAX's default platform (or of platform ``kind``)."""
+    import jax
+
+    devices = jax.devices(kind) if kind else jax.devices()
+    platform = devices[0].platform.lower()
+    return [f"{platform}:{d.id}" for d in devices], platform
+
+
+def _jax_strategy(name: str) -> JaxDataParallel:
+    if name == "multi-worker":
+        keras.distribution.initialize()  # joins the hosts JAX's environment names
+    if name == "tpu":
+        try:
+            devices, kind = _jax_devices("tpu")
+        except RuntimeError as error:
+            raise TPUUnavailableError(
+                f"JAX found no TPU: {_one_line(error)}. On Colab choose a TPU runtime "
+                "(Runtime > Change runtime type), or train on what this machine has with "
+                "--strategy auto") from error
+        return JaxDataParallel(devices, kind)
+    try:
+        devices, kind = _jax_devices()
+    except RuntimeError as error:  # an accelerator JAX cannot open: train on the CPU
+        log.warning("JAX could not open its accelerator (%s); training on the CPU",
+                    _one_line(error))
+        devices, kind = _jax_devices("cpu")
+    if name == "default":
+        devices = devices[:1]
+    return JaxDataParallel(devices, kind)
+
+
+def _tpu_strategy():
+    import tensorflow as tf
+
     try:  # TPU VMs (current Colab TPUs): the TPU is local to this machine.
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
         tf.config.experimental_connect_to_cluster(resolver)
@@ -76,7 +149,7 @@ def _tpu_strategy() -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def _auto_tpu_strategy() -> tf.distribute.Strategy | None:
+def _auto_tpu_strategy():
     """The TPU strategy, or ``None`` with a one-line warning when the TPU that seems attached
     cannot be initialised (``"auto"`` then trains on what else the machine has)."""
     try:
@@ -87,15 +160,17 @@ def _auto_tpu_strategy() -> tf.distribute.Strategy | None:
         return None
 
 
-def _mirrored_strategy() -> tf.distribute.Strategy:
+def _mirrored_strategy():
+    import tensorflow as tf
+
     # All GPUs; on a machine without any, every logical CPU device (one unless the process
     # split its CPU into several, as the tests do).
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([d.name for d in devices])
 
 
-def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
-    """Creates the ``tf.distribute`` strategy called ``name``.
+def get_strategy(name: str = "auto"):
+    """Creates the strategy called ``name`` for the running Keras backend.
 
     Call it at the start of the program: a multi-worker strategy must exist before TensorFlow
     runs anything else.
@@ -103,10 +178,11 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
     Args:
         name: ``"auto"`` (see the module docstring), ``"default"`` (one device),
             ``"mirrored"`` (every GPU of this machine), ``"tpu"`` or ``"multi-worker"``
-            (every machine named in ``TF_CONFIG``).
+            (every machine named in ``TF_CONFIG``; on JAX, the hosts JAX's environment names).
 
     Returns:
-        The strategy; build and compile models inside ``strategy.scope()``.
+        A ``tf.distribute`` strategy on TensorFlow, a :class:`JaxDataParallel` on JAX; build
+        and compile models inside ``strategy.scope()``.
 
     Raises:
         ValueError: An unknown name, or ``"multi-worker"`` without ``TF_CONFIG``.
@@ -120,11 +196,18 @@ def get_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if _on_jax():
+        strategy = _jax_strategy(name)
+        log.info("JAX data parallelism over %d %s device(s)", strategy.num_replicas_in_sync,
+                 strategy.kind)
+        return strategy
+    import tensorflow as tf
+
     strategy = None
     if name == "auto":
         if num_workers() > 1:
             name = "multi-worker"
-        elif _tpu_present() and (strategy := _auto_tpu_strategy()) is not None:
+        elif tpu_attached() and (strategy := _auto_tpu_strategy()) is not None:
             name = "tpu"
         else:
             name = "mirrored" if tf.config.list_physical_devices("GPU") else "default"
@@ -157,10 +240,39 @@ def _one_line(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def static_batches(val_data: tf.data.Dataset, train_data: tf.data.Dataset) -> tf.data.Dataset:
+def default_strategy():
+    """The one-device strategy of the running backend (TensorFlow's current strategy)."""
+    if _on_jax():
+        devices, kind = _jax_devices()
+        return JaxDataParallel(devices[:1], kind)
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy()
+
+
+def needs_static_batches(strategy) -> bool:
+    """Whether validation batches must all have the training batch's size: on TPUs (XLA
+    compiles one shape), and on JAX across several devices (a batch must split evenly)."""
+    if isinstance(strategy, JaxDataParallel):
+        return strategy.kind == "tpu" or strategy.num_replicas_in_sync > 1
+    return device_kind(strategy) == "tpu"
+
+
+def is_multi_worker(strategy) -> bool:
+    """Whether ``strategy`` is TensorFlow's multi-worker strategy."""
+    if isinstance(strategy, JaxDataParallel):
+        return False
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def static_batches(val_data, train_data):
     """Validation batches of one fixed shape, as TPUs need: the training batch size, the last
     short batch dropped. A dataset whose batches are already static is returned unchanged."""
-    def batch_of(dataset: tf.data.Dataset):
+    import tensorflow as tf
+
+    def batch_of(dataset):
         return tf.nest.flatten(dataset.element_spec)[0].shape[0]
 
     if batch_of(val_data) is not None:
@@ -172,9 +284,13 @@ def static_batches(val_data: tf.data.Dataset, train_data: tf.data.Dataset) -> tf
     return val_data.rebatch(int(batch), drop_remainder=True)
 
 
-def device_kind(strategy: tf.distribute.Strategy | None = None) -> str:
+def device_kind(strategy=None) -> str:
     """``"tpu"``, ``"gpu"`` or ``"cpu"``: what ``strategy``'s replicas compute on."""
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or default_strategy()
+    if isinstance(strategy, JaxDataParallel):
+        return strategy.kind
+    import tensorflow as tf
+
     if isinstance(strategy, tf.distribute.TPUStrategy):
         return "tpu"
     try:
@@ -189,11 +305,16 @@ def device_kind(strategy: tf.distribute.Strategy | None = None) -> str:
     return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
 
 
-def worker_index(strategy: tf.distribute.Strategy | None = None) -> tuple[bool, int]:
+def worker_index(strategy=None) -> tuple[bool, int]:
     """``(is_chief, index)`` of this process among the workers (``(True, 0)`` on one machine).
 
-    The chief is the task of type ``chief``, or worker 0 when no chief is named.
+    The chief is the task of type ``chief``, or worker 0 when no chief is named; on JAX, the
+    process of index 0.
     """
+    if isinstance(strategy, JaxDataParallel):
+        import jax
+
+        return jax.process_index() == 0, jax.process_index()
     resolver = getattr(strategy, "cluster_resolver", None) if strategy is not None else None
     task_type = getattr(resolver, "task_type", None)
     task_id = getattr(resolver, "task_id", None)
@@ -207,7 +328,7 @@ def worker_index(strategy: tf.distribute.Strategy | None = None) -> tuple[bool, 
     return (task_type == "worker" and index == 0), index
 
 
-def mixed_precision_policy(strategy: tf.distribute.Strategy | None = None) -> str:
+def mixed_precision_policy(strategy=None) -> str:
     """The dtype policy that is fastest on ``strategy``'s devices.
 
     Returns:
@@ -217,7 +338,7 @@ def mixed_precision_policy(strategy: tf.distribute.Strategy | None = None) -> st
                                                                  "float32")
 
 
-def resolve_mixed_precision(mode: str, strategy: tf.distribute.Strategy | None = None) -> str:
+def resolve_mixed_precision(mode: str, strategy=None) -> str:
     """Turns ``"auto" | "on" | "off"`` into a dtype policy name for ``strategy``'s devices.
 
     ``"on"`` on a CPU gives ``mixed_bfloat16``, which recent CPUs run natively.
@@ -231,17 +352,18 @@ def resolve_mixed_precision(mode: str, strategy: tf.distribute.Strategy | None =
     return policy
 
 
-def resolve_xla(mode: str | bool, strategy: tf.distribute.Strategy | None = None) -> bool:
+def resolve_xla(mode: str | bool, strategy=None) -> bool:
     """Turns ``"auto" | "on" | "off"`` (or a bool) into Keras' ``jit_compile``.
 
     ``"auto"`` compiles on GPUs and TPUs, where fused kernels save memory traffic; on CPUs
-    XLA's convolutions are slower than oneDNN's, so it stays off there.
+    XLA's convolutions are slower than oneDNN's, so it stays off there with TensorFlow. JAX
+    always compiles (``"off"`` runs its steps op by op, for debugging only).
     """
     if isinstance(mode, bool):
         return mode
     _check_switch("XLA", mode)
     if mode == "auto":
-        return device_kind(strategy) in ("gpu", "tpu")
+        return _on_jax() or device_kind(strategy) in ("gpu", "tpu")
     return mode == "on"
 
 
@@ -265,9 +387,9 @@ def dtype_policy(name: str) -> Iterator[str]:
         keras.config.set_dtype_policy(previous)
 
 
-def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy | None = None) -> int:
+def global_batch_size(per_replica: int, strategy=None) -> int:
     """The global batch for ``per_replica`` images on each of ``strategy``'s replicas."""
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or default_strategy()
     return int(per_replica) * strategy.num_replicas_in_sync
 
 
@@ -289,8 +411,28 @@ def scaled_learning_rate(learning_rate: float, replicas: int, rule: str = "linea
     return float(learning_rate) * factor
 
 
-def prepare_multi_worker_fit(model: keras.Model, data: tf.data.Dataset,
-                             strategy: tf.distribute.Strategy) -> None:
+def describe(strategy, policy: str | None = None, xla: bool | None = None) -> str:
+    """One line for people: backend, strategy, devices, precision and XLA.
+
+    Example:
+        >>> describe(get_strategy("auto"))
+        'backend tensorflow | strategy _DefaultDistributionStrategy | 1 cpu device | ...'
+    """
+    policy = policy or mixed_precision_policy(strategy)
+    xla = resolve_xla("auto", strategy) if xla is None else xla
+    replicas = strategy.num_replicas_in_sync
+    if isinstance(strategy, JaxDataParallel):
+        names = ", ".join(strategy.devices[:8]) + (" ..." if replicas > 8 else "")
+        where = f"{replicas} {strategy.kind} device{'s' * (replicas > 1)} ({names})"
+        name = "keras.distribution.DataParallel" if strategy.distribution else "one device"
+    else:
+        where = f"{replicas} {device_kind(strategy)} replica{'s' * (replicas > 1)}"
+        name = type(strategy).__name__
+    return (f"backend {keras.backend.backend()} | strategy {name} | {where} | precision "
+            f"{policy} | XLA {'on' if xla else 'off'}")
+
+
+def prepare_multi_worker_fit(model: keras.Model, data, strategy) -> None:
     """Works around two gaps of Keras 3's ``fit`` under ``MultiWorkerMirroredStrategy``.
 
     1. ``fit`` builds a model by reducing its first batch with ``strategy.reduce``, which this
@@ -301,6 +443,8 @@ def prepare_multi_worker_fit(model: keras.Model, data: tf.data.Dataset,
 
     Call it after ``compile`` and before ``fit``.
     """
+    import tensorflow as tf
+
     with strategy.scope():
         model._symbolic_build(data_batch=data.element_spec)
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None

@@ -25,8 +25,12 @@ from colorizer.fileio import read_json
 CONFIG_FILE = "config.json"
 FIXED_SETTINGS = (("model", "head"), ("model", "decoder_filters"), ("model", "weights"),
                   ("train", "freeze_encoder_epochs"), ("data", "image_size"),
-                  ("data", "batch_size"))
-"""(section, key) of ``config.json`` that a run keeps from its first epoch to its last."""
+                  ("data", "batch_size"), ("data", "augment_on"))
+"""(section, key) of ``config.json`` that a run keeps from its first epoch to its last. Where
+augmentation runs is one of them: on the device, the backups hold the augmentation's step
+counter beside the model."""
+LEGACY_VALUES = {("data", "augment_on"): "host"}
+"""What a run folder written before a setting was recorded had: augmentation ran on the CPU."""
 
 
 class RunSettingsError(ColorizerError):
@@ -59,7 +63,10 @@ def setting_differences(old: dict, new: dict) -> list[str]:
     """``"key old -> new"`` for each fixed setting both configurations know and disagree on."""
     differences = []
     for section, key in FIXED_SETTINGS:
-        known = [(d.get(section) or {}) for d in (old, new)]
+        known = [dict(d.get(section) or {}) for d in (old, new)]
+        legacy = LEGACY_VALUES.get((section, key))
+        if legacy is not None and known[0] and key not in known[0]:
+            known[0][key] = legacy
         if any(key not in d for d in known):
             continue  # a run from an older version
         before, after = (d[key] for d in known)

@@ -25,7 +25,13 @@ short by ``TrainConfig.max_minutes`` is neither backed up nor recorded in ``hist
 resumed run trains it again in full. A folder that holds training refuses to resume under
 other fixed settings (see :mod:`colorizer.training.run_settings`).
 
-Under a ``tf.distribute`` strategy with ``R`` replicas the dataset's batch is the global batch
+Augmentation runs in the training step, on the accelerator (``augment=``, see
+:mod:`colorizer.training.augmentation`): the input pipeline then only decodes, caches and
+crops. Data augmented on the CPU by :func:`colorizer.data.pipeline.make_dataset` trains just
+as well (``augment=None``).
+
+The same code trains on TensorFlow and on JAX (see :mod:`colorizer.backend`). Under a strategy
+with ``R`` replicas (``tf.distribute`` or JAX data parallelism) the dataset's batch is the global batch
 (``R`` times the per-replica batch, see :func:`colorizer.training.distribute.global_batch_size`) and the
 learning rate is scaled by ``TrainConfig.lr_scaling`` (linear by default: ``R`` times the rate
 tuned for one replica's batch). On several machines only the chief writes ``run_dir``; each
@@ -41,12 +47,13 @@ from typing import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from colorizer.data.config import AugmentConfig
 from colorizer.fileio import save_model, write_json
 from colorizer.model.config import ModelConfig
 from colorizer.model.network import build_colorizer, head_of, logits_model, set_encoder_trainable
 from colorizer.training import distribute
+from colorizer.training.augmentation import AugmentedTraining, LabAugmentation
 from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
 from colorizer.training.callbacks import (
     BatchLossLogger, BestModelCheckpoint, ColorizerCallback, HistoryLogger, TimeLimit)
@@ -89,13 +96,15 @@ def compile_colorizer(model: keras.Model, learning_rate: float,
 
 
 def compile_classifier(model: keras.Model, learning_rate: float,
-                       class_weights: np.ndarray | None) -> keras.Model:
+                       class_weights: np.ndarray | None,
+                       jit_compile: bool | str = "auto") -> keras.Model:
     """Compiles a logits model with the rebalanced soft-encoded cross-entropy and Adam."""
     from colorizer.gamut import load_gamut_bins
     from colorizer.model.classification import RebalancedCrossEntropy
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=RebalancedCrossEntropy(load_gamut_bins(), class_weights))
+                  loss=RebalancedCrossEntropy(load_gamut_bins(), class_weights),
+                  jit_compile=jit_compile)
     return model
 
 
@@ -146,14 +155,16 @@ def _phases(config: TrainConfig) -> list[tuple[str, int, bool]]:
 
 
 def train(
-    train_data: tf.data.Dataset,
+    train_data,
     run_dir: str | os.PathLike,
     *,
-    val_data: tf.data.Dataset | None = None,
+    val_data=None,
     model_config: ModelConfig = ModelConfig(),
     train_config: TrainConfig = TrainConfig(),
     model: keras.Model | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy=None,
+    augment: AugmentConfig | None = None,
+    augment_seed: int = 0,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
     ab_distribution: np.ndarray | None = None,
@@ -163,14 +174,21 @@ def train(
     """Trains (or resumes training) a colorizer in ``run_dir``.
 
     Args:
-        train_data: ``(L, ab)`` batches, e.g. from :func:`colorizer.data.pipeline.make_dataset`.
+        train_data: A ``tf.data.Dataset`` of ``(L, ab)`` batches, e.g. from
+            :func:`colorizer.data.pipeline.make_dataset`.
         run_dir: The run folder; created if needed, resumed if it holds a backup.
         val_data: Optional validation batches (then ``best.keras`` follows ``val_loss``).
         model_config: How to build the model when ``model`` is not given.
         train_config: Epochs, learning rate, frozen-encoder epochs, logging, limits.
         model: A model to train instead of building one (fine-tuning your own).
-        strategy: A ``tf.distribute`` strategy (see :func:`colorizer.training.distribute.get_strategy`);
-            the default strategy when ``None``. ``train_data`` must then hold global batches.
+        strategy: From :func:`colorizer.training.distribute.get_strategy` (a ``tf.distribute``
+            strategy, or JAX data parallelism); one device when ``None``. ``train_data`` must
+            then hold global batches.
+        augment: Augmentation to run inside each training step, on the device (rotation,
+            flips, L-noise; :class:`~colorizer.training.augmentation.LabAugmentation`);
+            ``None`` for none there, e.g. when ``train_data`` was augmented on the CPU. A run
+            keeps where it augments from its first epoch to its last.
+        augment_seed: Seed of the on-device augmentation.
         extra_callbacks: More callbacks (sample figures, early stopping...). They run before
             the epoch's backup; a :class:`~colorizer.training.callbacks.ColorizerCallback`
             is given the ab-producing model (not the logits view being fit).
@@ -193,7 +211,7 @@ def train(
         >>> ds = make_dataset("photos/", batch_size=32, training=True)
         >>> result = train(ds, "runs/cats", train_config=TrainConfig(epochs=10))
     """
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or distribute.default_strategy()
     is_chief, worker = distribute.worker_index(strategy)
     # Workers other than the chief write a folder of their own, so shared storage never sees
     # two writers of one file; they hold the same weights, synchronised every step.
@@ -206,18 +224,22 @@ def train(
     policy = (distribute.resolve_mixed_precision(mixed_precision, strategy) if model is None
               else model.dtype_policy.name)
     xla = distribute.resolve_xla(jit_compile, strategy)
+    on_device = augment is not None and LabAugmentation(augment).active
     config = {
         "model": {**dataclasses.asdict(model_config),
                   **({"head": head_of(model)} if model is not None else {})},
         "train": dataclasses.asdict(train_config),
-        "data": data_settings(train_data.element_spec, replicas),
+        "data": {**data_settings(train_data.element_spec, replicas),
+                 "augment_on": "device" if on_device else "host",
+                 **({"device_augment": dataclasses.asdict(augment)} if on_device else {})},
         "replicas": replicas, "strategy": type(strategy).__name__,
+        "backend": keras.backend.backend(),
         "learning_rate": learning_rate, "dtype_policy": policy, "jit_compile": xla}
     if model is not None:
         config["model"].pop("weights")  # the model given holds its own
     check_run_settings(run_dir, config)  # before anything is built or overwritten
     write_json(os.path.join(run_dir, CONFIG_FILE), config)
-    if distribute.device_kind(strategy) == "tpu" and val_data is not None:
+    if distribute.needs_static_batches(strategy) and val_data is not None:
         val_data = distribute.static_batches(val_data, train_data)
 
     with strategy.scope(), distribute.dtype_policy(policy):
@@ -229,6 +251,10 @@ def train(
         # The classification colorizer is fit through its logits view (same weights).
         classification = head_of(model) == "classification"
         fit_model = logits_model(model) if classification else model
+        if on_device:  # the augmentation in front: fit on (L, ab) pairs
+            fit_model = AugmentedTraining(
+                fit_model, LabAugmentation(augment, seed=augment_seed, name="augmentation"),
+                name="augmented_training")
     class_weights = None
     if classification:
         from colorizer.model.classification import rebalancing_weights
@@ -256,15 +282,21 @@ def train(
     ]
 
     start_epoch = 0
+    fit_train, fit_val = train_data, val_data
+    if on_device:
+        from colorizer.data.pipeline import pairs_as_inputs
+
+        fit_train = pairs_as_inputs(train_data)
+        fit_val = pairs_as_inputs(val_data) if val_data is not None else None
     for phase, end_epoch, encoder_trainable in _phases(train_config):
         with strategy.scope():
             set_encoder_trainable(model, encoder_trainable)
             if classification:
-                compile_classifier(fit_model, learning_rate, class_weights)
+                compile_classifier(fit_model, learning_rate, class_weights, jit_compile=xla)
             else:
-                compile_colorizer(model, learning_rate, jit_compile=xla)
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            distribute.prepare_multi_worker_fit(fit_model, train_data, strategy)
+                compile_colorizer(fit_model, learning_rate, jit_compile=xla)
+        if distribute.is_multi_worker(strategy):
+            distribute.prepare_multi_worker_fit(fit_model, fit_train, strategy)
         # Backup last: an epoch is only committed once every other callback has seen it.
         backup_dir = os.path.join(run_dir, "backup", phase)
         backup = AtomicBackupAndRestore(backup_dir, skip_epoch=cut)
@@ -276,7 +308,7 @@ def train(
         fit_model._initial_epoch = None  # a previous phase's restore must not leak into this one
         log.info("phase %s: epochs %d-%d, encoder %s", phase, start_epoch + 1, end_epoch,
                  "trainable" if encoder_trainable else "frozen")
-        fit_model.fit(train_data, validation_data=val_data, epochs=end_epoch,
+        fit_model.fit(fit_train, validation_data=fit_val, epochs=end_epoch,
                   initial_epoch=start_epoch, steps_per_epoch=train_config.steps_per_epoch,
                   callbacks=[*shared_callbacks, backup], verbose=verbose)
         start_epoch = end_epoch

@@ -33,6 +33,10 @@ def register(subparsers) -> None:
     parser.add_argument("--steps-per-epoch", type=int, help="cap on batches per epoch")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes")
     parser.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    parser.add_argument("--augment-on", default="device", choices=("device", "host"),
+                        help="where rotation, flips and noise run: device (inside the "
+                             "training step, on the GPU/TPU; the CPU only decodes and crops) "
+                             "or host (in the tf.data pipeline on the CPU)")
     parser.add_argument("--head", choices=("regression", "classification"),
                         default="regression",
                         help="regression: the paper's MSE on ab; classification: colour as "
@@ -58,7 +62,9 @@ def run(args) -> int:
     from colorizer.data.config import AugmentConfig
     from colorizer.data.pipeline import DecodeStats, make_dataset
     from colorizer.training.config import get_preset
-    from colorizer.training.distribute import get_strategy, global_batch_size, num_workers
+    from colorizer.training.distribute import (
+        describe, get_strategy, global_batch_size, num_workers, resolve_mixed_precision,
+        resolve_xla)
     from colorizer.training.train import train
 
     # First: a multi-worker strategy must exist before TensorFlow runs anything else.
@@ -70,7 +76,8 @@ def run(args) -> int:
         preset.data,
         **{k: v for k, v in (("batch_size", args.batch_size),
                              ("image_size", args.image_size)) if v is not None},
-        augment=AugmentConfig.none() if args.no_augment else preset.data.augment)
+        augment=AugmentConfig.none() if args.no_augment else preset.data.augment,
+        augment_on=args.augment_on)
     train_config = dataclasses.replace(preset.train, **{k: v for k, v in (
         ("epochs", args.epochs), ("learning_rate", args.learning_rate),
         ("freeze_encoder_epochs", args.freeze_encoder_epochs),
@@ -83,11 +90,16 @@ def run(args) -> int:
 
     stats = DecodeStats()
     batch_size = global_batch_size(data.batch_size, strategy)
+    print(describe(strategy, resolve_mixed_precision(args.mixed_precision, strategy),
+                   resolve_xla(args.xla, strategy)))
     if strategy.num_replicas_in_sync > 1:
         print(f"{strategy.num_replicas_in_sync} replicas: global batch {batch_size}")
+    on_device = data.augment_on == "device"
     common = dict(batch_size=batch_size, image_size=data.image_size, seed=data.seed,
                   stats=stats, workers=num_workers())
-    train_ds = make_dataset(args.data, split="train", training=True, augment=data.augment,
+    # On the device, the CPU only crops; the rotation, flips and noise run in the step.
+    train_ds = make_dataset(args.data, split="train", training=True,
+                            augment=AugmentConfig.none() if on_device else data.augment,
                             shuffle_buffer=data.shuffle_buffer, resize_ratio=data.resize_ratio,
                             cache=data.cache, repeat=train_config.steps_per_epoch is not None,
                             **common)
@@ -102,6 +114,7 @@ def run(args) -> int:
     result = train(train_ds, args.run_dir, val_data=val_ds, model_config=model_config,
                    train_config=train_config, ab_distribution=distribution,
                    strategy=strategy, mixed_precision=args.mixed_precision,
+                   augment=data.augment if on_device else None, augment_seed=data.seed,
                    jit_compile=args.xla)
     last = result.history[-1] if result.history else {}
     print(f"trained {len(result.history)} epochs; last: "

@@ -1,0 +1,210 @@
+"""The paper's augmentation inside the training step: rotation, flips and L-noise on the device.
+
+On a Colab runtime two CPU cores feed the accelerator. Resampling every crop for a rotation
+there is the slowest part of the input pipeline, while the accelerator would do it in a
+fraction of a millisecond. :class:`LabAugmentation` is a Keras layer that does that work on
+whatever device the training step runs on, under either backend:
+
+* one bilinear resampling per image applies its rotation (uniform in +-``rotation_degrees``,
+  about the centre, corners filled by reflection) and both flips (each with p = 1/2) to L and
+  ab together, so the colours stay on their pixels;
+* Gaussian noise of ``noise_stddev`` is added to L only, clipped to [0, 100], so the model
+  learns to see through grain while its target stays clean;
+* it runs only when ``training`` is true: validation and prediction see the photo as it is.
+
+Its random numbers come from a counter-based hash of (seed, step, image, draw) computed with
+32-bit integer ``keras.ops``, not from the backend's random generator: TensorFlow and JAX
+draw the same rotations, flips and noise for the same seed, a resumed run continues the
+sequence where the backup left it (the step counter is a weight of the layer), and no random
+state has to be threaded through a JAX step.
+
+Example:
+    >>> augment = LabAugmentation(AugmentConfig(), seed=0)
+    >>> lightness, ab = augment(lightness, ab, training=True)
+"""
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from colorizer.data.config import AugmentConfig
+
+# Multipliers that spread the fields of a key over 32 bits before hashing (odd, large).
+_SEED_MIX, _STEP_MIX, _IMAGE_MIX, _DRAW_MIX = 0x3C6EF372, 0x1B873593, 0x2545F491, 0x68E31DA4
+# The two multipliers of Wellons' "lowbias32" integer hash, as signed 32-bit values.
+_HASH_1, _HASH_2 = 0x7FEB352D, 0x846CA68B - (1 << 32)
+_UNIT = 1.0 / (1 << 24)
+
+
+def _wrap32(value: int) -> int:
+    """A Python int as the signed 32-bit integer with the same low 32 bits."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+def _shift_right(x, bits: int):
+    """Logical right shift of int32 values (the arithmetic shift, masked)."""
+    return ops.bitwise_and(ops.right_shift(x, bits), (1 << (32 - bits)) - 1)
+
+
+def hash32(x):
+    """Wellons' lowbias32 hash of int32 values: every input bit flips about half the output
+    bits. Integer products wrap modulo 2^32 on every backend, so results are identical."""
+    x = ops.bitwise_xor(x, _shift_right(x, 16))
+    x = x * _HASH_1
+    x = ops.bitwise_xor(x, _shift_right(x, 15))
+    x = x * _HASH_2
+    return ops.bitwise_xor(x, _shift_right(x, 16))
+
+
+def uniform_from_keys(keys):
+    """Uniform floats in [0, 1) from int32 keys: the top 24 bits of their hash."""
+    return ops.cast(_shift_right(hash32(keys), 8), "float32") * _UNIT
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class LabAugmentation(keras.layers.Layer):
+    """Random rotation, flips and L-noise of ``(L, ab)`` batches, in training only.
+
+    Args:
+        config: Which augmentations run (:class:`~colorizer.data.config.AugmentConfig`).
+        seed: Integer seed; the same seed gives the same augmentations on every backend.
+
+    Call arguments:
+        lightness: ``(N, H, W, 1)`` L in [0, 100].
+        ab: ``(N, H, W, 2)`` target ab.
+        training: Augment only when true.
+
+    Returns:
+        ``(lightness, ab)``, float32, same shapes.
+    """
+
+    def __init__(self, config: AugmentConfig = AugmentConfig(), seed: int = 0, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # geometry and noise in full precision
+        super().__init__(**kwargs)
+        self.config = config
+        self.seed = int(seed)
+        # Counts the batches augmented so far: the key of each step's draws. A weight, so a
+        # backup saves it and a resumed run goes on with new draws.
+        self.step = self.add_weight(shape=(), dtype="int32", trainable=False, name="step",
+                                    initializer="zeros", aggregation="none")
+        self.built = True  # its only weight exists already, whatever the input shapes
+
+    @property
+    def active(self) -> bool:
+        """Whether any augmentation is switched on."""
+        c = self.config
+        return bool(c.rotation_degrees > 0 or c.horizontal_flip or c.vertical_flip
+                    or c.noise_stddev > 0)
+
+    def call(self, lightness, ab, training=None):
+        lightness, ab = ops.cast(lightness, "float32"), ops.cast(ab, "float32")
+        if not training or not self.active:
+            return lightness, ab
+        step = ops.add(self.step, 0)  # read now: the variable is advanced below
+        batch = ops.shape(lightness)[0]
+        image_keys = (ops.cast(ops.arange(batch), "int32") * _IMAGE_MIX
+                      + step * _STEP_MIX + _wrap32(self.seed * _SEED_MIX))
+        if self.config.rotation_degrees > 0 or self.config.horizontal_flip \
+                or self.config.vertical_flip:
+            lab = ops.concatenate([lightness, ab], axis=-1)
+            lab = ops.image.affine_transform(
+                lab, self._transforms(image_keys, ops.shape(lab)), interpolation="bilinear",
+                fill_mode="reflect", data_format="channels_last")
+            lightness, ab = lab[..., :1], lab[..., 1:]
+        if self.config.noise_stddev > 0:
+            lightness = ops.clip(lightness + self._noise(image_keys, ops.shape(lightness)),
+                                 0.0, 100.0)
+        self.step.assign(step + 1)
+        return lightness, ab
+
+    def _draw(self, image_keys, draw: int):
+        """One uniform number per image for the ``draw``-th random choice."""
+        return uniform_from_keys(image_keys + _wrap32(draw * _DRAW_MIX))
+
+    def _transforms(self, image_keys, shape):
+        """``(N, 8)`` projective transforms mapping output pixels to input pixels:
+        ``input = centre + R(angle) @ diag(flip_x, flip_y) @ (output - centre)``."""
+        limit = self.config.rotation_degrees * math.pi / 180.0
+        angle = (2.0 * self._draw(image_keys, 1) - 1.0) * limit
+        flip_x = (ops.where(self._draw(image_keys, 2) < 0.5, -1.0, 1.0)
+                  if self.config.horizontal_flip else ops.ones_like(angle))
+        flip_y = (ops.where(self._draw(image_keys, 3) < 0.5, -1.0, 1.0)
+                  if self.config.vertical_flip else ops.ones_like(angle))
+        centre_y = (ops.cast(shape[1], "float32") - 1.0) / 2.0
+        centre_x = (ops.cast(shape[2], "float32") - 1.0) / 2.0
+        cos, sin = ops.cos(angle), ops.sin(angle)
+        a0, a1, b0, b1 = cos * flip_x, -sin * flip_y, sin * flip_x, cos * flip_y
+        zeros = ops.zeros_like(angle)
+        return ops.stack([a0, a1, centre_x - a0 * centre_x - a1 * centre_y,
+                          b0, b1, centre_y - b0 * centre_x - b1 * centre_y, zeros, zeros],
+                         axis=1)
+
+    def _noise(self, image_keys, shape):
+        """Gaussian noise of ``noise_stddev`` per pixel (Box-Muller on two hashed uniforms)."""
+        pixels = ops.cast(ops.arange(shape[1] * shape[2]), "int32")
+        pixels = ops.reshape(pixels, (1, shape[1], shape[2], 1))
+        keys = (hash32(ops.reshape(image_keys, (-1, 1, 1, 1)) + _wrap32(4 * _DRAW_MIX))
+                + pixels * _DRAW_MIX)
+        radius_draw = 1.0 - uniform_from_keys(keys)  # (0, 1]: the logarithm stays finite
+        angle_draw = uniform_from_keys(keys + _IMAGE_MIX)
+        normal = ops.sqrt(-2.0 * ops.log(radius_draw)) * ops.cos(2.0 * math.pi * angle_draw)
+        return self.config.noise_stddev * normal
+
+    def compute_output_spec(self, lightness, ab, training=None):
+        return (keras.KerasTensor(lightness.shape, "float32"),
+                keras.KerasTensor(ab.shape, "float32"))
+
+    def get_config(self):
+        c = self.config
+        return {**super().get_config(), "seed": self.seed,
+                "config": {"noise_stddev": c.noise_stddev,
+                           "rotation_degrees": c.rotation_degrees,
+                           "horizontal_flip": c.horizontal_flip,
+                           "vertical_flip": c.vertical_flip}}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["config"] = AugmentConfig(**config.get("config", {}))
+        return cls(**config)
+
+
+class AugmentedTraining(keras.Model):
+    """What ``fit`` trains when augmentation runs on the device: ``network`` behind a
+    :class:`LabAugmentation`.
+
+    It takes ``(L, ab)`` pairs as its input (the target must be rotated and flipped with the
+    photo, so the augmentation needs both), and returns the network's prediction together
+    with the augmented target; :meth:`compute_loss` and :meth:`compute_metrics` hand those to
+    the compiled loss and metrics as ``y_pred`` and ``y``. Keras' public hooks do it all, so
+    the same model trains on TensorFlow and JAX. Only its weights are ever saved (backups):
+    the trained colorizer is ``network``.
+
+    Args:
+        network: The model being fit (a colorizer or its logits view).
+        augmentation: The augmentation layer.
+    """
+
+    def __init__(self, network: keras.Model, augmentation: LabAugmentation, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.augmentation = augmentation
+        # Both parts hold their weights already: a backup can be restored into this model
+        # before it has seen a batch.
+        self.built = network.built and augmentation.built
+
+    def call(self, inputs, training=False):
+        lightness, ab = inputs
+        lightness, ab = self.augmentation(lightness, ab, training=training)
+        return {"prediction": self.network(lightness, training=training), "target": ab}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
+        return super().compute_loss(x, y_pred["target"], y_pred["prediction"], sample_weight,
+                                    **kwargs)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, y_pred["target"], y_pred["prediction"],
+                                       sample_weight)

@@ -45,7 +45,12 @@ def tpu_attached() -> bool:
 
 def installed(package: str) -> bool:
     """Whether ``package`` can be imported, without importing it."""
-    return package in sys.modules or importlib.util.find_spec(package) is not None
+    if package in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        return False
 
 
 def running_backend() -> str | None:

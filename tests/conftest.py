@@ -12,6 +12,29 @@ from PIL import Image  # noqa: E402
 
 from colorizer.data import samples  # noqa: E402
 from colorizer.data.images import read_rgb  # noqa: E402
+from tests.backends import BACKEND  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "tensorflow_only(reason): needs TensorFlow as the Keras backend by nature "
+                   "(tf.distribute, TensorFlow's TPU resolver); skipped on JAX with the reason")
+    config.addinivalue_line(
+        "markers", "jax_only(reason): exercises what only the JAX backend has "
+                   "(keras.distribution over JAX devices); skipped on TensorFlow")
+
+
+def pytest_report_header(config):
+    return f"Keras backend: {BACKEND} (KERAS_BACKEND selects it)"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for marker, backend in (("tensorflow_only", "tensorflow"), ("jax_only", "jax")):
+            found = item.get_closest_marker(marker)
+            if found and BACKEND != backend:
+                reason = found.args[0] if found.args else ""
+                item.add_marker(pytest.mark.skip(reason=f"{backend} backend only: {reason}"))
 
 
 @pytest.fixture(scope="session")

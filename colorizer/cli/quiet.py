@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import importlib.util
 import os
 import re
 import sys
 import tempfile
 from typing import Iterator
+
+from colorizer.backend import installed
 
 TF_LOG_LINE = re.compile(
     r"^(?:[IWEF]\d{4} [\d:. ]+\d+ [\w.-]+:\d+\]"  # glog/absl format: I0000 00:00:... file.cc:12]
@@ -67,7 +68,7 @@ def import_tensorflow_quietly() -> None:
     that need it say so themselves.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
+    if "tensorflow" in sys.modules or not installed("tensorflow"):
         return
     try:
         with captured_stderr_fd() as lines:

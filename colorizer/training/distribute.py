@@ -88,7 +88,7 @@ class JaxDataParallel:
         self.distribution = None
         if len(self.devices) > 1:
             self.distribution = keras.distribution.DataParallel(devices=self.devices)
-            keras.distribution.set_distribution(self.distribution)
+        keras.distribution.set_distribution(self.distribution)  # one device: none at all
 
     @property
     def num_replicas_in_sync(self) -> int:

@@ -75,12 +75,15 @@ class TrainResult:
         run_dir: The run folder.
         history: Per-epoch metrics read back from ``history.csv`` (all phases, all restarts).
         stopped_early: True when the time limit ended training.
+        fit_model: What ``fit`` trained: the model, its logits view, or either behind the
+            on-device augmentation (:class:`~colorizer.training.augmentation.AugmentedTraining`).
     """
 
     model: keras.Model
     run_dir: str
     history: list[dict]
     stopped_early: bool = False
+    fit_model: keras.Model | None = None
 
 
 def compile_colorizer(model: keras.Model, learning_rate: float,
@@ -317,4 +320,5 @@ def train(
 
     save_model(model, os.path.join(run_dir, "model.keras"))
     return TrainResult(model, run_dir, read_history(os.path.join(run_dir, "history.csv")),
-                       stopped_early=bool(time_limit and time_limit.stopped_early))
+                       stopped_early=bool(time_limit and time_limit.stopped_early),
+                       fit_model=fit_model)

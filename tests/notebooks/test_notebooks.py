@@ -8,6 +8,7 @@ import re
 import nbformat
 import pytest
 
+from tests.backends import BACKEND
 from tests.notebooks.runner import run_notebook
 
 NOTEBOOK_DIR = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "notebooks")
@@ -44,7 +45,7 @@ def test_first_code_cell_installs_only_inside_colab(path):
     notebook = _load(path)
     first_code = next(c for c in notebook.cells if c.cell_type == "code").source
     install = first_code.index("pip")
-    guard = first_code.index("if IN_COLAB:")
+    guard = first_code.index("if IN_COLAB")  # "if IN_COLAB:" or "if IN_COLAB and ON_TPU:"
     assert guard < install, "the pip install must sit under the Colab guard"
     assert "google.colab" in first_code and "mount_drive()" in first_code
     assert "-e" not in first_code.split(), "an editable install is not importable until restart"
@@ -70,6 +71,24 @@ def test_colab_only_calls_are_guarded(path):
         for line in cell.source.splitlines():
             if "google.colab" in line and "import" in line:
                 assert line.startswith((" ", "\t")), f"unguarded Colab import: {line}"
+
+
+def test_tpu_install_adds_what_the_jax_runtime_lacks_and_no_full_tensorflow():
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(NOTEBOOK_DIR, os.pardir, "setup.cfg"))
+    required = {line.strip() for line in setup["options"]["install_requires"].splitlines()
+                if line.strip()}
+    first_code = next(c for c in _load(os.path.join(NOTEBOOK_DIR, "02_train.ipynb")).cells
+                      if c.cell_type == "code").source
+    tpu_branch = first_code.split("if IN_COLAB and ON_TPU:")[1].split("elif IN_COLAB:")[0]
+    installs = re.findall(r"%pip install -q (.*)", tpu_branch)
+    assert installs[0] == "tensorflow-cpu" and "--no-deps" in installs[1]
+    listed = set(re.findall(r'"([^"]+)"', installs[2]))
+    assert listed == {r for r in required if not r.startswith(("tensorflow", "keras", "numpy"))}
+    # The backend is chosen in the same cell, before anything imports Keras.
+    assert first_code.index("use_backend(BACKEND)") < first_code.index("import colorizer\n")
 
 
 def test_install_cell_uses_pip_magic_and_shows_pip_errors():
@@ -152,6 +171,8 @@ def test_train_notebook_with_the_classification_head_on_shards_of_full_epochs(
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["head"] == "classification"
     assert config["train"]["steps_per_epoch"] is None
+    # The backend of this test run (KERAS_BACKEND reaches the kernel), augmenting on the device.
+    assert config["backend"] == BACKEND and config["data"]["augment_on"] == "device"
     # Every training record once per epoch, in batches of 4 (CI's batch), over 2 epochs.
     shards = records.find_shards(str(workspace / "shards" / "ci-samples"), "train")
     per_epoch = sum(1 for _ in tf.data.TFRecordDataset(shards)) // 4

@@ -16,6 +16,8 @@ from colorizer.training import distribute
 from colorizer.training.config import TrainConfig
 from colorizer.training.train import train
 
+from tests.backends import BACKEND
+
 JOB = os.path.join(os.path.dirname(__file__), "train_job.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -37,6 +39,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.tensorflow_only("tf.distribute strategy names")
 def test_strategy_names(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert distribute.get_strategy("default") is tf.distribute.get_strategy()
@@ -51,6 +54,7 @@ def test_strategy_names(monkeypatch):
         distribute.get_strategy("multi-worker")
 
 
+@pytest.mark.tensorflow_only("TensorFlow's TPU cluster resolver")
 def test_a_tpu_that_cannot_start_auto_falls_back_and_tpu_says_why():
     # A TPU address that refuses connections: the machine seems to have a TPU, but none starts.
     code = ("import logging; logging.basicConfig()\n"
@@ -78,12 +82,13 @@ def test_tpu_validation_batches_get_one_fixed_shape():
 
 
 def test_precision_and_xla_switches_follow_the_device():
-    default = tf.distribute.get_strategy()
+    default = distribute.default_strategy()
     assert distribute.mixed_precision_policy(default) == "float32"
     assert distribute.resolve_mixed_precision("auto", default) == "float32"
     assert distribute.resolve_mixed_precision("on", default) == "mixed_bfloat16"
     assert distribute.resolve_mixed_precision("off", default) == "float32"
-    assert distribute.resolve_xla("auto", default) is False
+    # JAX compiles every step; TensorFlow on a CPU runs oneDNN's kernels without XLA.
+    assert distribute.resolve_xla("auto", default) is (BACKEND == "jax")
     assert distribute.resolve_xla("on", default) is True
     with pytest.raises(ValueError, match="auto, on, off"):
         distribute.resolve_xla("yes", default)
@@ -138,18 +143,22 @@ def test_mixed_precision_training_keeps_float32_output(image_folder, tmp_path):
     assert np.isfinite(result.history[0]["loss"])
     with open(tmp_path / "run" / "config.json") as f:
         config = json.load(f)
-    assert config["dtype_policy"] == "mixed_bfloat16" and config["jit_compile"] is False
+    assert config["dtype_policy"] == "mixed_bfloat16"
+    assert config["jit_compile"] is (BACKEND == "jax") and config["backend"] == BACKEND
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_mirrored_over_two_cpus_matches_one_device(image_folder, tmp_path_factory):
+    """TensorFlow: MirroredStrategy over two logical CPUs. JAX: keras.distribution's data
+    parallelism over two CPU devices (XLA's host platform split in two)."""
     tmp_path = tmp_path_factory.mktemp("mirrored")  # not inside the photo folder
     out = tmp_path / "result.json"
+    env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=2")
     done = _job("--data", image_folder, "--run-dir", tmp_path / "run", "--out", out,
                 "--strategy", "mirrored", "--logical-cpus", 2, "--compare-single",
-                "--duplicate-halves", "--epochs", 2, "--steps", 3)
+                "--duplicate-halves", "--epochs", 2, "--steps", 3, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     single = result["single"]
@@ -166,6 +175,7 @@ def test_mirrored_over_two_cpus_matches_one_device(image_folder, tmp_path_factor
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
+@pytest.mark.tensorflow_only("tf.distribute's MultiWorkerMirroredStrategy and TF_CONFIG")
 def test_multi_worker_processes_agree(image_folder, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("multi-worker")
     workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
@@ -213,6 +223,30 @@ def test_cli_train_takes_strategy_precision_and_xla(image_folder, tmp_path_facto
     with open(run / "config.json") as f:
         config = json.load(f)
     assert config["dtype_policy"] == "mixed_bfloat16" and config["jit_compile"] is False
+    assert config["backend"] == BACKEND
     assert config["replicas"] == 1 and config["learning_rate"] == pytest.approx(1e-3)
     with pytest.raises(SystemExit):
         main(["train", "--data", image_folder, "--run-dir", str(run), "--xla", "maybe"])
+
+
+@pytest.mark.jax_only("keras.distribution over JAX devices")
+def test_jax_strategies_use_keras_distribution_over_every_device():
+    code = ("import keras\n"
+            "from colorizer.training import distribute as d\n"
+            "auto = d.get_strategy('auto')\n"
+            "print('AUTO', auto.num_replicas_in_sync, auto.kind,"
+            " type(keras.distribution.distribution()).__name__)\n"
+            "print('DEFAULT', d.get_strategy('default').num_replicas_in_sync,"
+            " keras.distribution.distribution())\n"
+            "print('DESCRIBE', d.describe(d.get_strategy('auto')))\n"
+            "try:\n    d.get_strategy('tpu')\n"
+            "except d.TPUUnavailableError as e:\n    print('ERROR', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=4"),
+                         timeout=180)
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+    assert lines.get("AUTO") == "4 cpu DataParallel", out.stderr[-2000:]
+    assert lines["DEFAULT"] == "1 None"  # one device: no distribution left behind
+    assert lines["DESCRIBE"].startswith("backend jax | strategy keras.distribution."
+                                        "DataParallel | 4 cpu devices (cpu:0, cpu:1")
+    assert "JAX found no TPU" in lines["ERROR"] and "--strategy auto" in lines["ERROR"]

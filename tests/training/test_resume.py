@@ -12,6 +12,7 @@ import pytest
 
 from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
 from colorizer.training.train import read_history
+from tests.backends import BACKEND, to_numpy
 
 JOB = os.path.join(os.path.dirname(__file__), "train_job.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -57,7 +58,7 @@ def test_backup_restores_weights_optimizer_and_epoch(tmp_path):
         "epoch-00002.weights.h5", "epoch-00003.weights.h5"]
     again = _tiny_model()
     assert _fit(again, tmp_path, 3) == []  # nothing left to train
-    assert int(again.optimizer.iterations.numpy()) == 3 * STEPS
+    assert int(to_numpy(again.optimizer.iterations)) == 3 * STEPS
     for a, b in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -70,7 +71,7 @@ def test_a_damaged_backup_falls_back_to_the_one_before(tmp_path):
     (tmp_path / "epoch-00003.weights.h5").write_bytes(b"garbage")
     model = _tiny_model()
     assert _fit(model, tmp_path, 3) == [2]  # resumed after epoch 2, trained epoch 3 again
-    assert int(model.optimizer.iterations.numpy()) == 3 * STEPS
+    assert int(to_numpy(model.optimizer.iterations)) == 3 * STEPS
     assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 3
 
 
@@ -120,18 +121,19 @@ def test_sigkilled_training_resumes_without_repeating_or_losing_epochs(image_fol
                                                                         tmp_path_factory):
     work = tmp_path_factory.mktemp("resume")
     run, out = work / "run", work / "result.json"
+    # Augmentation runs inside the step: its step counter must survive the kills too.
     # 1. Killed in the middle of epoch 2 (0-based 1): epoch 1 is backed up.
-    _kill_when_paused(_start(image_folder, run, out, "--pause-at", "mid:1",
+    _kill_when_paused(_start(image_folder, run, out, "--device-augment", "--pause-at", "mid:1",
                              "--marker", work / "m1"), work / "m1")
     assert saved_epoch(str(run / "backup" / "full")) == 1
     # 2. Restarted, then killed after epoch 3 was logged but before its backup committed.
-    _kill_when_paused(_start(image_folder, run, out, "--pause-at", "logged:2",
-                             "--marker", work / "m2"), work / "m2")
+    _kill_when_paused(_start(image_folder, run, out, "--device-augment", "--pause-at",
+                             "logged:2", "--marker", work / "m2"), work / "m2")
     assert saved_epoch(str(run / "backup" / "full")) == 2
     with open(run / "history.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
     # 3. Restarted with the same command: it finishes.
-    final = _start(image_folder, run, out)
+    final = _start(image_folder, run, out, "--device-augment")
     _, err = final.communicate(timeout=400)
     assert final.returncode == 0, err[-3000:]
     result = json.loads(out.read_text())
@@ -140,6 +142,8 @@ def test_sigkilled_training_resumes_without_repeating_or_losing_epochs(image_fol
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2", "3"]
     assert [row["epoch"] for row in read_history(str(run / "history.csv"))] == [1, 2, 3, 4]
     assert result["iterations"] == 4 * 3
+    # Each step drew new augmentations, none repeated after a restart; on this backend.
+    assert result["augmented_steps"] == 4 * 3 and result["backend"] == BACKEND
     with open(run / "batch_loss.csv") as f:
         steps = [int(row["step"]) for row in csv.DictReader(f)]
     assert steps == list(range(1, 13))

@@ -13,6 +13,7 @@ from colorizer.training.backup import saved_epoch
 from colorizer.training.config import TrainConfig
 from colorizer.training.run_settings import RunSettingsError
 from colorizer.training.train import read_history, train
+from tests.backends import to_numpy
 
 RUN_FILES = {"config.json", "model.keras", "best.keras", "history.csv", "batch_loss.csv",
              "loss.png", "tensorboard", "backup"}
@@ -111,7 +112,8 @@ def test_classification_run_of_unknown_length_draws_samples_and_logs_global_step
     lightness, ab = next(iter(data))
     run = tmp_path / "run"
     live = LiveLossPlot(str(run / "batch_loss.csv"))
-    samples = SampleColorizations(lightness.numpy(), ab.numpy(), str(tmp_path / "samples"))
+    lightness, ab = lightness.numpy(), ab.numpy()
+    samples = SampleColorizations(lightness, ab, str(tmp_path / "samples"))
     bins = len(load_gamut_bins())
     result = train(data, run, model_config=ModelConfig(weights=None, head="classification"),
                    train_config=TrainConfig(epochs=2, batch_log_every=1), verbose=0,
@@ -152,7 +154,7 @@ def test_a_cut_epoch_is_trained_again_and_the_folder_refuses_other_settings(
     assert saved_epoch(str(run / "backup" / "full")) == 2
     with open(run / "history.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
-    assert int(done.model.optimizer.iterations.numpy()) == 2 * 3  # no step of the cut kept
+    assert int(to_numpy(done.model.optimizer.iterations)) == 2 * 3  # no step of the cut kept
     steps, epochs = _steps_and_epochs(run / "batch_loss.csv")
     assert steps == list(range(1, 7)) and epochs == [1, 1, 1, 2, 2, 2]
     # The same folder with another head, crop size and batch size: refused, naming each.

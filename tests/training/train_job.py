@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf  # noqa: E402  (tf.data, and tf.config on the TensorFlow backend)
 
 
 class PauseAt(keras.callbacks.Callback):
@@ -62,6 +62,7 @@ def run_training(args, strategy, run_dir, learning_rate, lr_scaling, callbacks=(
     keras.utils.set_random_seed(0)  # the same data order and initial weights in every run
     batch = global_batch_size(args.batch, strategy)
     halves = args.duplicate_halves
+    augment = AugmentConfig() if args.device_augment else None
     data = make_dataset(args.data, batch_size=batch // 2 if halves else batch, image_size=32,
                         training=True, repeat=True, augment=AugmentConfig.none(), seed=1)
     if halves:
@@ -76,20 +77,23 @@ def run_training(args, strategy, run_dir, learning_rate, lr_scaling, callbacks=(
                    train_config=TrainConfig(epochs=args.epochs, steps_per_epoch=args.steps,
                                             batch_log_every=1, learning_rate=learning_rate,
                                             lr_scaling=lr_scaling),
-                   strategy=strategy, extra_callbacks=callbacks, verbose=0)
+                   strategy=strategy, extra_callbacks=callbacks, verbose=0, augment=augment)
     weights = result.model.get_weights()
     return {
         "replicas": strategy.num_replicas_in_sync,
         "losses": [row["loss"] for row in result.history],
         "batch_losses": _batch_losses(os.path.join(result.run_dir, "batch_loss.csv")),
-        "iterations": int(result.model.optimizer.iterations.numpy()),
+        "iterations": int(keras.ops.convert_to_numpy(result.model.optimizer.iterations)),
         "weights_sum": float(sum(np.abs(w).sum() for w in weights)),
-        "trainable_sum": float(sum(np.abs(w.numpy()).sum()
+        "trainable_sum": float(sum(np.abs(keras.ops.convert_to_numpy(w)).sum()
                                    for w in result.model.trainable_weights)),
-        "moving_sum": float(sum(np.abs(w.numpy()).sum()
+        "moving_sum": float(sum(np.abs(keras.ops.convert_to_numpy(w)).sum()
                                 for w in result.model.non_trainable_weights)),
         "weights_first": [float(v) for v in np.ravel(weights[0])[:20]],
         "run_dir": result.run_dir,
+        "backend": keras.backend.backend(),
+        "augmented_steps": (int(keras.ops.convert_to_numpy(result.fit_model.augmentation.step))
+                            if augment else None),
     }
 
 
@@ -109,6 +113,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2, help="per replica")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--device-augment", action="store_true",
+                        help="rotation, flips and noise inside the training step")
     parser.add_argument("--pause-at")
     parser.add_argument("--marker")
     parser.add_argument("--duplicate-halves", action="store_true",
@@ -118,11 +124,13 @@ def main() -> int:
                              "learning rate, in run-dir/single")
     args = parser.parse_args()
 
-    if args.logical_cpus:  # before anything initialises TensorFlow's devices
+    # Before anything initialises TensorFlow's devices. (On JAX the caller sets XLA_FLAGS.)
+    if args.logical_cpus and keras.backend.backend() == "tensorflow":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
-    from colorizer.training.distribute import get_strategy, scaled_learning_rate
+    from colorizer.training.distribute import (
+        default_strategy, get_strategy, scaled_learning_rate)
 
     strategy = get_strategy(args.strategy)
     callbacks = [PauseAt(args.pause_at, args.marker)] if args.pause_at else []
@@ -130,7 +138,7 @@ def main() -> int:
     if args.compare_single:
         args.batch *= strategy.num_replicas_in_sync
         rate = scaled_learning_rate(args.learning_rate, strategy.num_replicas_in_sync)
-        summary["single"] = run_training(args, tf.distribute.get_strategy(),
+        summary["single"] = run_training(args, default_strategy(),
                                          os.path.join(args.run_dir, "single"), rate, "none")
     with open(args.out, "w") as f:
         json.dump(summary, f)

@@ -1,29 +1,43 @@
 """Speed and memory of colorizer on this machine, each figure a ratio measured in the same run.
 
     python benchmarks/bench.py            # a few minutes on 2 cores
-    python benchmarks/bench.py --quick    # about a minute: fewer photos, fewer repeats
+    python benchmarks/bench.py --quick    # about two minutes: fewer photos, fewer repeats
 
 Sections:
-  pipeline  (L, ab) batches per second from a JPEG folder and from TFRecord shards, against a
-            plain Python loop that opens each file with Pillow and converts it with
-            scikit-image (what typical Keras colorization code does).
-  model     inference and training images/s at 224x224, and the model's FLOP rate as a share
-            of this machine's own float32 matmul rate.
-  colorize  time to colorize a 1 MP and a 12 MP photo, the share spent outside the model, and
-            the ratio to the channel-clipping path of commit 187b422 timed in turn in the same
-            process; again with the model's ab tripled (many colours outside sRGB).
-  memory    peak resident memory of training at batch 16 and of colorizing a 12 MP photo,
-            each in a fresh process.
+  pipeline        (L, ab) batches per second from a JPEG folder and from TFRecord shards,
+                  against a plain Python loop that opens each file with Pillow and converts it
+                  with scikit-image (what typical Keras colorization code does).
+  model           inference and training images/s at 224x224, and the model's FLOP rate as a
+                  share of this machine's own float32 matmul rate (TensorFlow's, measured
+                  once): on TensorFlow in this process, then on JAX (XLA) in a child process
+                  (a process has one Keras backend), so both share the one reference.
+  training_input  training photos/s, like for like, with the paper's rotation, flips and
+                  L-noise: the cached input path (tf.data decodes, caches, crops and batches)
+                  feeding LabAugmentation as the training step runs it (in tf.function on
+                  TensorFlow, in jax.jit on JAX in a child process), on this machine's CPU;
+                  the same pipeline augmenting on the host instead; and a naive per-photo
+                  Python loop doing the same work (Pillow, scipy rotation, flips,
+                  scikit-image rgb2lab, noise), each after a first, cache-filling epoch.
+  colorize        time to colorize a 1 MP and a 12 MP photo, the share spent outside the
+                  model, and the ratio to the channel-clipping path of commit 187b422 timed
+                  in turn in the same process; again with the model's ab tripled (many
+                  colours outside sRGB).
+  memory          peak resident memory of training at batch 16 and of colorizing a 12 MP
+                  photo, each in a fresh process.
 
 Prints a table and writes every number to JSON (``--out``).
 """
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
+import importlib.metadata
 import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +52,7 @@ from PIL import Image  # noqa: E402
 
 SIZE = 224
 PHOTO_SHAPE = (375, 500)  # a typical web photo (the Oxford-IIIT Pet images are about this)
+RESIZE_RATIO = 8.0 / 7.0  # training photos' short side over the crop's (make_dataset's default)
 
 
 def timed(function, repeats: int = 3) -> float:
@@ -103,17 +118,34 @@ def python_loop(paths: list[str], batch_size: int) -> int:
     return done
 
 
+@functools.lru_cache(maxsize=None)
+def photo_folder(count: int) -> str:
+    """A temporary folder of ``count`` photos (:func:`make_photos`), made once per run and
+    shared by the sections that read photos; removed when the run ends."""
+    work = tempfile.mkdtemp(prefix="colorizer-bench-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    photos = os.path.join(work, "photos")
+    os.makedirs(photos)
+    make_photos(photos, count)
+    return photos
+
+
+def photo_paths(folder: str) -> list[str]:
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                  if name.endswith(".jpg"))
+
+
 def bench_pipeline(quick: bool) -> dict:
     from colorizer.data.config import AugmentConfig
     from colorizer.data.pipeline import make_dataset
 
     count, batch = (128, 32) if quick else (512, 32)
-    work = tempfile.mkdtemp(prefix="colorizer-bench-")
-    photos, shards = os.path.join(work, "photos"), os.path.join(work, "shards")
-    os.makedirs(photos)
-    os.makedirs(shards)
-    paths = make_photos(photos, count)
-    write_shards(paths, shards)
+    photos = photo_folder(count)
+    paths = photo_paths(photos)
+    shards = os.path.join(os.path.dirname(photos), "shards")
+    if not os.path.isdir(shards):
+        os.makedirs(shards)
+        write_shards(paths, shards)
 
     baseline = count / timed(lambda: python_loop(paths, batch), repeats=1 if quick else 2)
     results = {"photos": count, "photo_shape": list(PHOTO_SHAPE), "batch_size": batch,
@@ -199,6 +231,210 @@ def bench_model(quick: bool) -> dict:
     best = max((v for v in results["inference"].values() if "images_per_s" in v),
                key=lambda v: v["images_per_s"])
     results["best_inference_share"] = best["share_of_matmul_rate"]
+
+    # JAX beside it: a fresh process (Keras picks its backend once per process), its rates
+    # set against the same matmul reference as TensorFlow's.
+    jax_rates = run_child("model", "jax", quick)
+    for kind, passes in (("inference", 1), ("training", 3)):
+        for value in jax_rates.get(kind, {}).values():
+            value["share_of_matmul_rate"] = value["images_per_s"] * passes * flops / peak
+    if jax_rates.get("inference"):
+        jax_rates["best_inference_share"] = max(
+            v["share_of_matmul_rate"] for v in jax_rates["inference"].values())
+    results["jax"] = jax_rates
+    return results
+
+
+def keras_model_rates(quick: bool) -> dict:
+    """Inference and training images/s of the colorizer on the running Keras backend, the
+    way colorizer runs it there (``predict_on_batch``, ``train_on_batch``; on JAX both are
+    XLA-compiled). Runs in a child process started with ``KERAS_BACKEND`` set.
+    """
+    import keras
+
+    from colorizer.model.network import build_colorizer
+
+    backend = keras.backend.backend()
+    results = {"backend": backend, "version": importlib.metadata.version(backend),
+               "inference": {}, "training": {}}
+    if backend == "jax":
+        results["matmul_flops_per_s"] = jax_matmul_rate(quick)  # XLA's own, for comparison
+    rng = np.random.default_rng(0)
+    model = build_colorizer(weights=None)
+    repeats = 2 if quick else 4
+    for batch in (1, 8, 32) if not quick else (1, 16):
+        x = rng.uniform(0, 100, [batch, SIZE, SIZE, 1]).astype("float32")
+        model.predict_on_batch(x)  # compiles for this batch shape
+        rate = batch / timed(lambda: model.predict_on_batch(x), repeats)
+        results["inference"][f"batch{batch}"] = {"images_per_s": rate}
+
+    batch = 8 if quick else 16
+    x = rng.uniform(0, 100, [batch, SIZE, SIZE, 1]).astype("float32")
+    y = rng.uniform(-60, 60, [batch, SIZE, SIZE, 2]).astype("float32")
+    trainee = build_colorizer(weights=None)
+    trainee.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    trainee.train_on_batch(x, y)
+    rate = batch / timed(lambda: trainee.train_on_batch(x, y), repeats)
+    results["training"][f"batch{batch}"] = {"images_per_s": rate}
+    return results
+
+
+def jax_matmul_rate(quick: bool) -> float:
+    """The float32 matmul rate JAX (XLA) reaches on this machine, in FLOP/s."""
+    import jax
+
+    n = 2048
+    steps = 4 if quick else 10
+    keys = jax.random.split(jax.random.key(0))
+    a = jax.random.normal(keys[0], (n, n), "float32")
+    b = jax.random.normal(keys[1], (n, n), "float32")
+
+    @jax.jit
+    def run(c):
+        for _ in range(steps):
+            c = (c @ b) * 1e-3  # scaled so values stay finite
+        return c
+
+    run(a).block_until_ready()
+    return 2.0 * n ** 3 * steps / timed(lambda: run(a).block_until_ready(),
+                                        repeats=3 if quick else 5)
+
+
+def run_child(section: str, backend: str, quick: bool, *extra: str) -> dict:
+    """Runs ``--child section`` of this script in a fresh process on Keras ``backend`` and
+    returns the JSON it prints last; ``{"error": ...}`` when it fails (e.g. JAX missing), so
+    the other figures of the run still come out."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", section,
+               "--backend", backend, *extra] + (["--quick"] if quick else [])
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": backend})
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        said = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        return {"error": said[-1][:300]}
+    return json.loads(lines[-1])
+
+
+# ----------------------------------------------------------------------------- training input
+def naive_training_loop(paths: list[str], batch_size: int, seed: int = 0) -> int:
+    """The baseline for training input: typical Keras colorization code, one photo at a time,
+    every epoch from the file: Pillow reads it and resizes its short side, then a random
+    crop, a random rotation of +-15 degrees (scipy, bilinear, reflected corners), random
+    flips, scikit-image ``rgb2lab``, Gaussian noise on L; batches are stacked with numpy.
+    The same work as the paper's augmentation (:class:`~colorizer.data.config.AugmentConfig`
+    defaults), so its rate compares like for like.
+
+    Returns:
+        The number of photos delivered in full batches.
+    """
+    from scipy import ndimage
+    from skimage.color import rgb2lab
+
+    from colorizer.data.config import AugmentConfig
+
+    config = AugmentConfig()
+    short_side = int(round(SIZE * RESIZE_RATIO))
+    rng = np.random.default_rng(seed)
+    lightness, ab, done = [], [], 0
+    for path in paths:
+        image = Image.open(path).convert("RGB")
+        scale = short_side / min(image.size)
+        image = image.resize((max(short_side, round(image.width * scale)),
+                              max(short_side, round(image.height * scale))))
+        rgb = np.asarray(image, np.float32) / 255.0
+        top = rng.integers(0, rgb.shape[0] - SIZE + 1)
+        left = rng.integers(0, rgb.shape[1] - SIZE + 1)
+        rgb = rgb[top:top + SIZE, left:left + SIZE]
+        angle = rng.uniform(-config.rotation_degrees, config.rotation_degrees)
+        rgb = ndimage.rotate(rgb, angle, axes=(1, 0), reshape=False, order=1, mode="reflect")
+        if config.horizontal_flip and rng.random() < 0.5:
+            rgb = rgb[:, ::-1]
+        if config.vertical_flip and rng.random() < 0.5:
+            rgb = rgb[::-1]
+        lab = rgb2lab(np.clip(rgb, 0.0, 1.0))
+        noisy = lab[..., :1] + rng.normal(0.0, config.noise_stddev, lab[..., :1].shape)
+        lightness.append(np.clip(noisy, 0.0, 100.0).astype(np.float32))
+        ab.append(lab[..., 1:].astype(np.float32))
+        if len(lightness) == batch_size:
+            np.stack(lightness), np.stack(ab)
+            done += batch_size
+            lightness, ab = [], []
+    return done
+
+
+def augment_step():
+    """``step(lightness, ab) -> (lightness, ab)``: LabAugmentation with the paper's settings,
+    compiled the way the training step is on the running backend (``tf.function`` without
+    XLA on a TensorFlow CPU, ``jax.jit`` on JAX), returning only when the batch is done."""
+    import keras
+
+    from colorizer.data.config import AugmentConfig
+    from colorizer.training.augmentation import LabAugmentation
+
+    layer = LabAugmentation(AugmentConfig(), seed=0)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        # A JAX step is a pure function: the layer's step counter goes in and out as state,
+        # as it does in Keras' own JAX train step.
+        @jax.jit
+        def pure(state, lightness, ab):
+            return layer.stateless_call([], state, lightness, ab, training=True)
+
+        state = [v.value for v in layer.non_trainable_variables]
+
+        def step(lightness, ab):
+            nonlocal state
+            out, state = pure(state, lightness, ab)
+            return jax.block_until_ready(out)
+
+        return step
+    import tensorflow as tf
+
+    # TensorFlow's eager calls on the CPU return when their ops are done: no sync needed.
+    return tf.function(lambda lightness, ab: layer(lightness, ab, training=True))
+
+
+def device_augmented_input(folder: str, batch: int, quick: bool) -> dict:
+    """Photos/s of the training input path with augmentation in the step: ``make_dataset``
+    decoding, caching, cropping and batching (no augmentation on the host), as
+    ``pairs_as_inputs`` hands it to ``fit``, then LabAugmentation on every batch on the
+    running backend's CPU device. Runs in this process (TensorFlow) or a child (JAX).
+    """
+    import keras
+    import tensorflow as tf
+
+    from colorizer.data.config import AugmentConfig
+    from colorizer.data.pipeline import make_dataset, pairs_as_inputs
+
+    on_jax = keras.backend.backend() == "jax"
+    count = len(photo_paths(folder))
+    ds = pairs_as_inputs(make_dataset(folder, batch_size=batch, image_size=SIZE,
+                                      training=True, augment=AugmentConfig.none(),
+                                      shuffle_buffer=count))
+    step = augment_step()
+
+    def epoch() -> int:
+        # Keras' JAX trainer reads tf.data as numpy arrays too.
+        done = 0
+        for (lightness, ab), in (ds.as_numpy_iterator() if on_jax else ds):
+            step(lightness, ab)
+            done += int(lightness.shape[0])
+        return done
+
+    photos = epoch()  # cache-filling, and tracing or compiling the step
+    start = time.perf_counter()
+    photos = epoch()
+    first = time.perf_counter() - start
+    results = {"backend": keras.backend.backend(), "photos_per_epoch": photos,
+               "second_epoch_photos_per_s": photos / first,
+               "photos_per_s": photos / min(first, timed(epoch, repeats=1 if quick else 2))}
+    # The augmentation alone on one batch: its share of the path's time.
+    lightness, ab = next(iter(ds.as_numpy_iterator() if on_jax else ds))[0]
+    step(lightness, ab)
+    results["augmentation_only_photos_per_s"] = batch / timed(lambda: step(lightness, ab),
+                                                              repeats=3 if quick else 5)
+    del tf
     return results
 
 

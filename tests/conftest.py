@@ -17,6 +17,9 @@ from tests.backends import BACKEND  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line(
+        "markers", "backends: depends on the Keras backend; CI runs these once more with "
+                   "KERAS_BACKEND=jax (`-m backends`)")
+    config.addinivalue_line(
         "markers", "tensorflow_only(reason): needs TensorFlow as the Keras backend by nature "
                    "(tf.distribute, TensorFlow's TPU resolver); skipped on JAX with the reason")
     config.addinivalue_line(

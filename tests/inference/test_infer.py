@@ -6,6 +6,8 @@ from colorizer.inference.full_resolution import (
     colorize, image_lightness, merge_lightness_ab, to_float_rgb, working_size)
 from colorizer.model.network import build_colorizer
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 
 @pytest.fixture(scope="module")
 def model():

@@ -19,6 +19,8 @@ LOAD_AND_PREDICT = """
 import sys
 import keras, numpy as np
 from colorizer.model.network import head_of, load_colorizer
+
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
 model = load_colorizer(sys.argv[1])
 lightness = np.load(sys.argv[2])
 np.save(sys.argv[3], np.asarray(model.predict(lightness, verbose=0)))

@@ -12,6 +12,8 @@ from colorizer.model.classification import (
     soft_encode_dense)
 from tests.backends import to_numpy
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 
 @pytest.fixture(scope="module")
 def bins():

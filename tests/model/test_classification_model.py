@@ -17,6 +17,8 @@ from colorizer.training.config import TrainConfig
 from colorizer.training.train import train
 from tests.backends import to_numpy
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 
 @pytest.fixture(scope="module")
 def model():

@@ -7,6 +7,8 @@ import pytest
 from colorizer.model.network import (
     ENCODER_CUT, build_colorizer, count_macs, load_colorizer, set_encoder_trainable)
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 
 @pytest.fixture(scope="module")
 def model():

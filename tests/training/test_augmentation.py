@@ -14,6 +14,8 @@ from colorizer.data.config import AugmentConfig
 from colorizer.training.augmentation import LabAugmentation, hash32, uniform_from_keys
 from tests.backends import BACKEND, to_numpy
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ONLY_NOISE = AugmentConfig(noise_stddev=2.0, rotation_degrees=0.0, horizontal_flip=False,
                            vertical_flip=False)

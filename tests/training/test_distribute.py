@@ -18,6 +18,8 @@ from colorizer.training.train import train
 
 from tests.backends import BACKEND
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 JOB = os.path.join(os.path.dirname(__file__), "train_job.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

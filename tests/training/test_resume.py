@@ -14,6 +14,8 @@ from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_
 from colorizer.training.train import read_history
 from tests.backends import BACKEND, to_numpy
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 JOB = os.path.join(os.path.dirname(__file__), "train_job.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS = 4

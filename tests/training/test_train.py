@@ -15,6 +15,8 @@ from colorizer.training.run_settings import RunSettingsError
 from colorizer.training.train import read_history, train
 from tests.backends import to_numpy
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 RUN_FILES = {"config.json", "model.keras", "best.keras", "history.csv", "batch_loss.csv",
              "loss.png", "tensorboard", "backup"}
 

@@ -53,6 +53,7 @@ from PIL import Image  # noqa: E402
 SIZE = 224
 PHOTO_SHAPE = (375, 500)  # a typical web photo (the Oxford-IIIT Pet images are about this)
 RESIZE_RATIO = 8.0 / 7.0  # training photos' short side over the crop's (make_dataset's default)
+SECTIONS = ("pipeline", "model", "training_input", "colorize", "memory")
 
 
 def timed(function, repeats: int = 3) -> float:
@@ -271,10 +272,11 @@ def keras_model_rates(quick: bool) -> dict:
     batch = 8 if quick else 16
     x = rng.uniform(0, 100, [batch, SIZE, SIZE, 1]).astype("float32")
     y = rng.uniform(-60, 60, [batch, SIZE, SIZE, 2]).astype("float32")
-    trainee = build_colorizer(weights=None)
-    trainee.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    trainee.train_on_batch(x, y)
-    rate = batch / timed(lambda: trainee.train_on_batch(x, y), repeats)
+    # The same model trains (random weights either way): building it again costs about 20 s
+    # under JAX on two cores.
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.train_on_batch(x, y)
+    rate = batch / timed(lambda: model.train_on_batch(x, y), repeats)
     results["training"][f"batch{batch}"] = {"images_per_s": rate}
     return results
 
@@ -402,7 +404,6 @@ def device_augmented_input(folder: str, batch: int, quick: bool) -> dict:
     running backend's CPU device. Runs in this process (TensorFlow) or a child (JAX).
     """
     import keras
-    import tensorflow as tf
 
     from colorizer.data.config import AugmentConfig
     from colorizer.data.pipeline import make_dataset, pairs_as_inputs
@@ -414,27 +415,68 @@ def device_augmented_input(folder: str, batch: int, quick: bool) -> dict:
                                       shuffle_buffer=count))
     step = augment_step()
 
-    def epoch() -> int:
+    def batches():
         # Keras' JAX trainer reads tf.data as numpy arrays too.
+        return ds.as_numpy_iterator() if on_jax else ds
+
+    def epoch() -> int:
         done = 0
-        for (lightness, ab), in (ds.as_numpy_iterator() if on_jax else ds):
+        for (lightness, ab), in batches():
             step(lightness, ab)
             done += int(lightness.shape[0])
         return done
 
-    photos = epoch()  # cache-filling, and tracing or compiling the step
     start = time.perf_counter()
-    photos = epoch()
-    first = time.perf_counter() - start
+    photos = epoch()  # decodes and caches, and traces or compiles the step
+    first = photos / (time.perf_counter() - start)
     results = {"backend": keras.backend.backend(), "photos_per_epoch": photos,
-               "second_epoch_photos_per_s": photos / first,
-               "photos_per_s": photos / min(first, timed(epoch, repeats=1 if quick else 2))}
-    # The augmentation alone on one batch: its share of the path's time.
-    lightness, ab = next(iter(ds.as_numpy_iterator() if on_jax else ds))[0]
-    step(lightness, ab)
+               "first_epoch_photos_per_s": first,
+               "photos_per_s": photos / timed(epoch, repeats=2 if quick else 3)}
+    # The augmentation alone, on one batch already in memory: its part of the path's time.
+    (lightness, ab), = next(iter(batches()))
     results["augmentation_only_photos_per_s"] = batch / timed(lambda: step(lightness, ab),
                                                               repeats=3 if quick else 5)
-    del tf
+    return results
+
+
+def bench_training_input(quick: bool) -> dict:
+    """Training photos/s with the paper's augmentation, like for like, against the naive
+    loop: the input path feeding LabAugmentation in the step (TensorFlow here, JAX in a
+    child), and the same pipeline augmenting on the host. Every path reads the same photos
+    and is timed after its first epoch, which is reported too."""
+    import dataclasses
+
+    from colorizer.data.config import AugmentConfig
+    from colorizer.data.pipeline import make_dataset
+
+    count, batch = (128, 32) if quick else (512, 32)
+    folder = photo_folder(count)
+    paths = photo_paths(folder)
+    naive = (count // batch * batch) / timed(lambda: naive_training_loop(paths, batch),
+                                             repeats=1 if quick else 2)
+    results = {"photos": count, "photo_shape": list(PHOTO_SHAPE), "batch_size": batch,
+               "augment": dataclasses.asdict(AugmentConfig()), "device": "cpu",
+               "naive_loop_photos_per_s": naive}
+
+    ds = make_dataset(folder, batch_size=batch, image_size=SIZE, training=True,
+                      augment=AugmentConfig(), shuffle_buffer=count)
+
+    def consume() -> int:
+        return sum(int(lightness.shape[0]) for lightness, _ in ds)
+
+    start = time.perf_counter()
+    photos = consume()  # decodes and caches
+    first = photos / (time.perf_counter() - start)
+    results["host_augmented"] = {"first_epoch_photos_per_s": first,
+                                 "photos_per_s": photos / timed(consume, 2 if quick else 3)}
+    results["device_augmented_tensorflow"] = device_augmented_input(folder, batch, quick)
+    results["device_augmented_jax"] = run_child("training_input", "jax", quick,
+                                                "--photos", folder, "--batch", str(batch))
+    for key in ("host_augmented", "device_augmented_tensorflow", "device_augmented_jax"):
+        value = results[key]
+        if "photos_per_s" in value:
+            value["ratio"] = value["photos_per_s"] / naive
+            value["first_epoch_ratio"] = value["first_epoch_photos_per_s"] / naive
     return results
 
 
@@ -590,8 +632,15 @@ def machine() -> dict:
                           if line.startswith("model name")), "")
     except OSError:
         pass
+    def version(package: str) -> str:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
     return {"cpu": model or platform.processor(), "cores": os.cpu_count(),
             "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": version("keras"), "jax": version("jax"),
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")}
 
 
@@ -616,6 +665,42 @@ def print_table(results: dict) -> None:
                 if "images_per_s" in value:
                     rows.append((f"{kind} {key}, img/s", f"{value['images_per_s']:.1f}",
                                  f"{value['share_of_matmul_rate']:.0%} of matmul"))
+        jax_rates = mod.get("jax", {})
+        if "error" in jax_rates:
+            rows.append(("JAX model", "failed", jax_rates["error"][:60]))
+        if "matmul_flops_per_s" in jax_rates:
+            rows.append(("JAX (XLA) float32 matmul, GFLOP/s",
+                         f"{jax_rates['matmul_flops_per_s'] / 1e9:.0f}",
+                         f"{jax_rates['matmul_flops_per_s'] / mod['matmul_flops_per_s']:.2f}x "
+                         "TensorFlow's"))
+        for kind in ("inference", "training"):
+            for key, value in jax_rates.get(kind, {}).items():
+                rows.append((f"JAX {kind} {key}, img/s", f"{value['images_per_s']:.1f}",
+                             f"{value['share_of_matmul_rate']:.0%} of matmul"))
+    feed = results.get("training_input")
+    if feed:
+        base = feed["naive_loop_photos_per_s"]
+        rows.append(("naive training loop (PIL, scipy rotate, flips, rgb2lab, noise), photos/s",
+                     f"{base:.0f}", "1.0x"))
+        names = {"host_augmented": "input path, augmented on the host (tf.data)",
+                 "device_augmented_tensorflow": "input path + LabAugmentation, TensorFlow CPU",
+                 "device_augmented_jax": "input path + LabAugmentation, JAX CPU (jit)"}
+        for key, name in names.items():
+            value = feed.get(key, {})
+            if "error" in value:
+                rows.append((name, "failed", value["error"][:60]))
+            elif value:
+                rows.append((f"{name}, photos/s (first epoch)",
+                             f"{value['photos_per_s']:.0f} "
+                             f"({value['first_epoch_photos_per_s']:.0f})",
+                             f"{value['ratio']:.1f}x ({value['first_epoch_ratio']:.1f}x)"))
+        for key in ("device_augmented_tensorflow", "device_augmented_jax"):
+            value = feed.get(key, {})
+            if "augmentation_only_photos_per_s" in value:
+                rows.append((f"LabAugmentation alone, {value['backend']}, batch "
+                             f"{feed['batch_size']}, photos/s",
+                             f"{value['augmentation_only_photos_per_s']:.0f}",
+                             f"{value['augmentation_only_photos_per_s'] / base:.1f}x"))
     col = results.get("colorize")
     if col:
         for key, value in col.items():
@@ -640,15 +725,30 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     parser.add_argument("--out", default="bench.json", help="where to write the JSON results")
-    parser.add_argument("--sections", default="pipeline,model,colorize,memory",
-                        help="comma-separated subset of pipeline,model,colorize,memory")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--update", metavar="FILE",
                         help="run only --sections and replace them in this earlier results "
                              "file, each with the load average it ran under")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    # A child process measuring one section on one Keras backend (see run_child).
+    parser.add_argument("--child", choices=("model", "training_input"), help=argparse.SUPPRESS)
+    parser.add_argument("--backend", default="tensorflow", help=argparse.SUPPRESS)
+    parser.add_argument("--photos", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # Before anything imports Keras: the run measures TensorFlow in this process whatever
+    # KERAS_BACKEND says, and other backends in children.
+    from colorizer.backend import use_backend
+
+    use_backend(args.backend)
     if args.memory_child:
         memory_child(args.memory_child)
+        return 0
+    if args.child:
+        results = (keras_model_rates(args.quick) if args.child == "model"
+                   else device_augmented_input(args.photos, args.batch, args.quick))
+        print(json.dumps(results))
         return 0
 
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -656,6 +756,7 @@ def main(argv=None) -> int:
     results["machine"]["load_average_at_start"] = round(os.getloadavg()[0], 2)
     runners = {"pipeline": lambda: bench_pipeline(args.quick),
                "model": lambda: bench_model(args.quick),
+               "training_input": lambda: bench_training_input(args.quick),
                "colorize": lambda: bench_colorize(args.quick), "memory": bench_memory}
     for name in sections:
         start = time.perf_counter()

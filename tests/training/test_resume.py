@@ -94,9 +94,10 @@ def test_trim_csv_keeps_rows_before_the_limit_and_drops_cut_lines(tmp_path):
     assert trim_csv(str(tmp_path / "missing.csv"), "epoch", 1) == 0
 
 
-def _start(data, run_dir, out, *extra):
+def _start(data, run_dir, out, *extra, backend=BACKEND):
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    env.update(PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    env.update(PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
+               KERAS_BACKEND=backend)
     return subprocess.Popen(
         [sys.executable, JOB, "--data", data, "--run-dir", str(run_dir), "--out", str(out),
          "--epochs", "4", "--steps", "3", *extra],
@@ -149,3 +150,24 @@ def test_sigkilled_training_resumes_without_repeating_or_losing_epochs(image_fol
     with open(run / "batch_loss.csv") as f:
         steps = [int(row["step"]) for row in csv.DictReader(f)]
     assert steps == list(range(1, 13))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_run_started_on_one_backend_resumes_on_the_other(image_folder, tmp_path_factory):
+    work = tmp_path_factory.mktemp("switch")
+    run, out = work / "run", work / "result.json"
+    other = "jax" if BACKEND == "tensorflow" else "tensorflow"
+    first = _start(image_folder, run, out, "--device-augment", "--epochs", "1")
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-3000:]
+    assert json.loads(out.read_text())["backend"] == BACKEND
+    second = _start(image_folder, run, out, "--device-augment", "--epochs", "2",
+                    backend=other)
+    _, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err[-3000:]
+    result = json.loads(out.read_text())
+    # The backup of epoch 1 (weights, Adam's state, the augmentation's step) carried over.
+    assert result["backend"] == other
+    assert result["iterations"] == 2 * 3 and result["augmented_steps"] == 2 * 3
+    assert [row["epoch"] for row in read_history(str(run / "history.csv"))] == [1, 2]

@@ -83,7 +83,7 @@ def run_training(args, strategy, run_dir, learning_rate, lr_scaling, callbacks=(
         "replicas": strategy.num_replicas_in_sync,
         "losses": [row["loss"] for row in result.history],
         "batch_losses": _batch_losses(os.path.join(result.run_dir, "batch_loss.csv")),
-        "iterations": int(keras.ops.convert_to_numpy(result.model.optimizer.iterations)),
+        "iterations": int(keras.ops.convert_to_numpy(result.fit_model.optimizer.iterations)),
         "weights_sum": float(sum(np.abs(w).sum() for w in weights)),
         "trainable_sum": float(sum(np.abs(keras.ops.convert_to_numpy(w)).sum()
                                    for w in result.model.trainable_weights)),

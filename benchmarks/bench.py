@@ -1,7 +1,7 @@
 """Speed and memory of colorizer on this machine, each figure a ratio measured in the same run.
 
-    python benchmarks/bench.py            # a few minutes on 2 cores
-    python benchmarks/bench.py --quick    # about two minutes: fewer photos, fewer repeats
+    python benchmarks/bench.py            # about eight minutes on 2 busy cores
+    python benchmarks/bench.py --quick    # fewer photos and repeats, for checking: 2-4 minutes
 
 Sections:
   pipeline        (L, ab) batches per second from a JPEG folder and from TFRecord shards,
@@ -202,9 +202,10 @@ def bench_model(quick: bool) -> dict:
     flops = 2.0 * count_macs(SIZE)
     peak = matmul_rate(quick)
     model = build_colorizer(weights=None)
-    results = {"flops_per_image": flops, "matmul_flops_per_s": peak, "inference": {},
-               "training": {}}
-    repeats = 2 if quick else 4
+    # The top-level rates are TensorFlow's (keys kept from before JAX was measured too).
+    results = {"backend": "tensorflow", "flops_per_image": flops, "matmul_flops_per_s": peak,
+               "inference": {}, "training": {}}
+    repeats = 2 if quick else 3
     for batch in (1, 8, 32) if not quick else (1, 16):
         x = tf.random.uniform([batch, SIZE, SIZE, 1], 0, 100)
         for xla in (False, True):
@@ -225,7 +226,8 @@ def bench_model(quick: bool) -> dict:
         trainee = build_colorizer(weights=None)
         trainee.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=xla)
         trainee.train_on_batch(x, y)
-        rate = batch / timed(lambda: trainee.train_on_batch(x, y), repeats)
+        # Two timings: a step takes seconds on a CPU, and compiling it came first.
+        rate = batch / timed(lambda: trainee.train_on_batch(x, y), repeats=2)
         # A training step costs about three forward passes (forward, two backward products).
         results["training"][f"batch{batch}_xla{int(xla)}"] = {
             "images_per_s": rate, "share_of_matmul_rate": rate * 3 * flops / peak}
@@ -262,7 +264,7 @@ def keras_model_rates(quick: bool) -> dict:
         results["matmul_flops_per_s"] = jax_matmul_rate(quick)  # XLA's own, for comparison
     rng = np.random.default_rng(0)
     model = build_colorizer(weights=None)
-    repeats = 2 if quick else 4
+    repeats = 2 if quick else 3
     for batch in (1, 8, 32) if not quick else (1, 16):
         x = rng.uniform(0, 100, [batch, SIZE, SIZE, 1]).astype("float32")
         model.predict_on_batch(x)  # compiles for this batch shape
@@ -276,7 +278,8 @@ def keras_model_rates(quick: bool) -> dict:
     # under JAX on two cores.
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     model.train_on_batch(x, y)
-    rate = batch / timed(lambda: model.train_on_batch(x, y), repeats)
+    # Two timings: a step takes seconds on a CPU, and compiling it came first.
+    rate = batch / timed(lambda: model.train_on_batch(x, y), repeats=2)
     results["training"][f"batch{batch}"] = {"images_per_s": rate}
     return results
 
@@ -431,7 +434,7 @@ def device_augmented_input(folder: str, batch: int, quick: bool) -> dict:
     first = photos / (time.perf_counter() - start)
     results = {"backend": keras.backend.backend(), "photos_per_epoch": photos,
                "first_epoch_photos_per_s": first,
-               "photos_per_s": photos / timed(epoch, repeats=2 if quick else 3)}
+               "photos_per_s": photos / timed(epoch, repeats=2)}
     # The augmentation alone, on one batch already in memory: its part of the path's time.
     (lightness, ab), = next(iter(batches()))
     results["augmentation_only_photos_per_s"] = batch / timed(lambda: step(lightness, ab),
@@ -449,7 +452,9 @@ def bench_training_input(quick: bool) -> dict:
     from colorizer.data.config import AugmentConfig
     from colorizer.data.pipeline import make_dataset
 
-    count, batch = (128, 32) if quick else (512, 32)
+    # Half the pipeline section's photos in a full run: the JAX path is slow on a CPU, and
+    # ratios need no more.
+    count, batch = (128, 32) if quick else (256, 32)
     folder = photo_folder(count)
     paths = photo_paths(folder)
     naive = (count // batch * batch) / timed(lambda: naive_training_loop(paths, batch),
@@ -675,7 +680,7 @@ def print_table(results: dict) -> None:
                          "TensorFlow's"))
         for kind in ("inference", "training"):
             for key, value in jax_rates.get(kind, {}).items():
-                rows.append((f"JAX {kind} {key}, img/s", f"{value['images_per_s']:.1f}",
+                rows.append((f"JAX (XLA) {kind} {key}, img/s", f"{value['images_per_s']:.1f}",
                              f"{value['share_of_matmul_rate']:.0%} of matmul"))
     feed = results.get("training_input")
     if feed:

@@ -214,6 +214,8 @@ def test_multi_worker_processes_agree(image_folder, tmp_path_factory):
     assert os.path.exists(tmp_path / "run" / "worker-1" / "model.keras")
 
 
+@pytest.mark.tensorflow_only("--xla off makes JAX run each op on its own, a debugging mode "
+                              "far too slow for a test")
 def test_cli_train_takes_strategy_precision_and_xla(image_folder, tmp_path_factory, capsys):
     from colorizer.cli import main
 

@@ -154,6 +154,8 @@ def test_sigkilled_training_resumes_without_repeating_or_losing_epochs(image_fol
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="crosses both backends itself (TensorFlow, "
+                    "then JAX): once per CI run is enough")
 def test_a_run_started_on_one_backend_resumes_on_the_other(image_folder, tmp_path_factory):
     work = tmp_path_factory.mktemp("switch")
     run, out = work / "run", work / "result.json"

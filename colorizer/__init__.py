@@ -7,12 +7,14 @@ command line down to the base modules:
   split, written to TFRecord shards, and read back as ``tf.data`` (L, ab) batches;
 * ``colorizer.model``: the network (DenseNet121 up to ``pool2_pool``, then a decoder), its
   layers and its two heads (regression, classification over ab bins);
-* ``colorizer.training``: resumable training, callbacks, crash-safe backups, strategies;
+* ``colorizer.training``: resumable training, augmentation inside the training step,
+  callbacks, crash-safe backups, strategies;
 * ``colorizer.evaluation``: per-image metrics beside gray and ground truth, reports, figures;
 * ``colorizer.inference``: any photo at full resolution, folders and URLs in, files out;
 * ``colorizer.app``: the web app (``colorizer app``; Gradio, from the ``app`` extra);
 * ``colorizer.cli``: the ``colorizer`` command and the offline demo;
-* base modules every stage may use: ``color`` (sRGB <-> Lab), ``gamut`` (the ab bins),
+* base modules every stage may use: ``backend`` (TensorFlow or JAX, chosen before Keras
+  loads), ``color`` (sRGB <-> Lab), ``gamut`` (the ab bins),
   ``fileio`` (atomic writes), ``plots``, ``notebook`` (Colab helpers), ``lazy``.
 
 Example:
@@ -38,4 +40,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "read_rgb": "colorizer.data.images",
     "rgb_to_lab": "colorizer.color",
     "lab_to_rgb": "colorizer.color",
+    "use_backend": "colorizer.backend",
 })

@@ -1,8 +1,10 @@
 """Stage 3, training: a model and batches in, a resumable run folder out.
 
 ``train`` runs the phases (frozen encoder, then all) with ``callbacks`` (logs, best model,
-time limit, live plots) and ``backup`` (crash-safe resume); ``distribute`` picks the strategy,
-precision and batch scaling; ``config`` holds the settings and presets.
+time limit, live plots) and ``backup`` (crash-safe resume); ``augmentation`` rotates, flips
+and adds noise inside the training step; ``distribute`` picks the devices (``tf.distribute``
+or ``keras.distribution`` on JAX), precision and batch scaling; ``config`` holds the settings
+and presets. All of it runs on TensorFlow and on JAX.
 
 Example:
     >>> from colorizer.training import train
@@ -15,4 +17,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "TrainConfig": "colorizer.training.config",
     "get_preset": "colorizer.training.config",
     "get_strategy": "colorizer.training.distribute",
+    "LabAugmentation": "colorizer.training.augmentation",
 })

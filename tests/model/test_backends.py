@@ -15,12 +15,12 @@ from tests.backends import BACKEND
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
 
+pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
+
 LOAD_AND_PREDICT = """
 import sys
 import keras, numpy as np
 from colorizer.model.network import head_of, load_colorizer
-
-pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
 model = load_colorizer(sys.argv[1])
 lightness = np.load(sys.argv[2])
 np.save(sys.argv[3], np.asarray(model.predict(lightness, verbose=0)))

@@ -38,6 +38,13 @@ _HASH_1, _HASH_2 = 0x7FEB352D, 0x846CA68B - (1 << 32)
 _UNIT = 1.0 / (1 << 24)
 
 
+def augments(config: AugmentConfig | None) -> bool:
+    """Whether ``config`` switches any augmentation on (``None``: none)."""
+    return config is not None and bool(
+        config.rotation_degrees > 0 or config.horizontal_flip or config.vertical_flip
+        or config.noise_stddev > 0)
+
+
 def _wrap32(value: int) -> int:
     """A Python int as the signed 32-bit integer with the same low 32 bits."""
     value &= 0xFFFFFFFF
@@ -150,9 +157,7 @@ class LabAugmentation(keras.layers.Layer):
     @property
     def active(self) -> bool:
         """Whether any augmentation is switched on."""
-        c = self.config
-        return bool(c.rotation_degrees > 0 or c.horizontal_flip or c.vertical_flip
-                    or c.noise_stddev > 0)
+        return augments(self.config)
 
     def call(self, lightness, ab, training=None):
         lightness, ab = ops.cast(lightness, "float32"), ops.cast(ab, "float32")

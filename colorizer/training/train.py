@@ -53,7 +53,7 @@ from colorizer.fileio import save_model, write_json
 from colorizer.model.config import ModelConfig
 from colorizer.model.network import build_colorizer, head_of, logits_model, set_encoder_trainable
 from colorizer.training import distribute
-from colorizer.training.augmentation import AugmentedTraining, LabAugmentation
+from colorizer.training.augmentation import AugmentedTraining, LabAugmentation, augments
 from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
 from colorizer.training.callbacks import (
     BatchLossLogger, BestModelCheckpoint, ColorizerCallback, HistoryLogger, TimeLimit)
@@ -227,7 +227,7 @@ def train(
     policy = (distribute.resolve_mixed_precision(mixed_precision, strategy) if model is None
               else model.dtype_policy.name)
     xla = distribute.resolve_xla(jit_compile, strategy)
-    on_device = augment is not None and LabAugmentation(augment).active
+    on_device = augments(augment)
     config = {
         "model": {**dataclasses.asdict(model_config),
                   **({"head": head_of(model)} if model is not None else {})},

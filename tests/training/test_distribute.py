@@ -228,9 +228,23 @@ def test_cli_train_takes_strategy_precision_and_xla(image_folder, tmp_path_facto
         config = json.load(f)
     assert config["dtype_policy"] == "mixed_bfloat16" and config["jit_compile"] is False
     assert config["backend"] == BACKEND
+    assert config["data"]["augment_on"] == "device"  # the default: in the training step
+    assert config["data"]["device_augment"]["rotation_degrees"] == 15.0
     assert config["replicas"] == 1 and config["learning_rate"] == pytest.approx(1e-3)
     with pytest.raises(SystemExit):
         main(["train", "--data", image_folder, "--run-dir", str(run), "--xla", "maybe"])
+    # The same folder refuses to go on with the augmentation moved to the CPU.
+    status = main(["train", "--data", image_folder, "--run-dir", str(run), "--preset", "smoke",
+                   "--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "2",
+                   "--augment-on", "host"])
+    assert status == 1 and "augment_on device -> host" in capsys.readouterr().err
+    host_run = run.parent / "host"
+    assert main(["train", "--data", image_folder, "--run-dir", str(host_run), "--preset",
+                 "smoke", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2",
+                 "--augment-on", "host"]) == 0
+    with open(host_run / "config.json") as f:
+        config = json.load(f)
+    assert config["data"]["augment_on"] == "host" and "device_augment" not in config["data"]
 
 
 @pytest.mark.jax_only("keras.distribution over JAX devices")

@@ -46,3 +46,12 @@ def test_only_a_folder_that_holds_training_refuses(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\n")
     with pytest.raises(RunSettingsError, match=r"weights imagenet -> none.*new run name"):
         check_run_settings(str(tmp_path), other)
+
+
+def test_where_augmentation_runs_is_fixed_and_older_runs_count_as_host():
+    device = _changed("data", "augment_on", "device")
+    host = _changed("data", "augment_on", "host")
+    assert setting_differences(device, host) == ["augment_on device -> host"]
+    # A folder written before the setting was recorded augmented on the CPU.
+    assert setting_differences(STARTED, device) == ["augment_on host -> device"]
+    assert setting_differences(STARTED, host) == []

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from colorizer.color import (_D65_WHITE, _EPSILON, _F_EPSILON, _KAPPA, _RGB_TO_XYZ, _XYZ_TO_RGB,
+from colorizer.color import (D65_WHITE, EPSILON, F_EPSILON, KAPPA, RGB_TO_XYZ, XYZ_TO_RGB,
                              linear_to_srgb, srgb_to_linear)
 from colorizer.inference.full_resolution import working_size
 
@@ -40,10 +40,10 @@ def _by_bands(function, channels: int, *arrays: np.ndarray) -> np.ndarray:
 
 
 def _lightness_band(image: np.ndarray) -> np.ndarray:
-    weights = (_RGB_TO_XYZ[1] / _D65_WHITE[1]).astype(np.float32)
+    weights = (RGB_TO_XYZ[1] / D65_WHITE[1]).astype(np.float32)
     luminance = sum(w * _LINEAR_OF_UINT8[image[..., i]] for i, w in enumerate(weights))
-    f_y = np.where(luminance > _EPSILON, np.cbrt(np.maximum(luminance, _EPSILON)),
-                   (_KAPPA / 116.0) * luminance + 16.0 / 116.0)
+    f_y = np.where(luminance > EPSILON, np.cbrt(np.maximum(luminance, EPSILON)),
+                   (KAPPA / 116.0) * luminance + 16.0 / 116.0)
     return (116.0 * f_y - 16.0).astype(np.float32)[..., None]
 
 
@@ -53,10 +53,10 @@ def _rgb8_band(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     f_z = np.maximum(f_y - ab[..., 1] / 200.0, 0.0)
 
     def f_inverse(f):
-        return np.where(f > _F_EPSILON, f * f * f, (f - 16.0 / 116.0) * (116.0 / _KAPPA))
+        return np.where(f > F_EPSILON, f * f * f, (f - 16.0 / 116.0) * (116.0 / KAPPA))
 
     xyz = np.dstack([f_inverse(f_x), f_inverse(f_y), f_inverse(f_z)]).astype(np.float32)
-    linear = cv2.transform(xyz, (_XYZ_TO_RGB * _D65_WHITE[None, :]).astype(np.float32))
+    linear = cv2.transform(xyz, (XYZ_TO_RGB * D65_WHITE[None, :]).astype(np.float32))
     return _SRGB8_OF_LINEAR16[(np.clip(linear, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)]
 
 

@@ -16,17 +16,17 @@ from __future__ import annotations
 import numpy as np
 
 # sRGB (linear) -> XYZ, and the D65 reference white that normalises XYZ.
-_RGB_TO_XYZ = np.array(
+RGB_TO_XYZ = np.array(
     [[0.412453, 0.357580, 0.180423],
      [0.212671, 0.715160, 0.072169],
      [0.019334, 0.119193, 0.950227]], dtype=np.float64)
-_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
-_D65_WHITE = np.array([0.95047, 1.0, 1.08883], dtype=np.float64)
+XYZ_TO_RGB = np.linalg.inv(RGB_TO_XYZ)
+D65_WHITE = np.array([0.95047, 1.0, 1.08883], dtype=np.float64)
 
 # CIE constants: below EPSILON the cube root is replaced by a straight line of slope KAPPA/116.
-_EPSILON = 0.008856
-_KAPPA = 903.3
-_F_EPSILON = 6.0 / 29.0  # f(t) at the junction, used by the inverse
+EPSILON = 0.008856
+KAPPA = 903.3
+F_EPSILON = 6.0 / 29.0  # f(t) at the junction, used by the inverse
 # A floor for values that enter fractional powers: d(t^p)/dt is infinite at 0, and a `where`
 # that discards that branch still multiplies its gradient by zero, giving NaN. Clamping the
 # input of the unused branch keeps gradients finite at pure black.
@@ -74,13 +74,13 @@ def linear_to_srgb(xp, c):
 
 
 def _f(xp, t):
-    safe = xp.maximum(t, _EPSILON)
-    return xp.where(t > _EPSILON, xp.power(safe, 1.0 / 3.0), (_KAPPA / 116.0) * t + 16.0 / 116.0)
+    safe = xp.maximum(t, EPSILON)
+    return xp.where(t > EPSILON, xp.power(safe, 1.0 / 3.0), (KAPPA / 116.0) * t + 16.0 / 116.0)
 
 
 def _f_inverse(xp, f):
     safe = xp.maximum(f, _POW_FLOOR)
-    return xp.where(f > _F_EPSILON, safe * safe * safe, (f - 16.0 / 116.0) * (116.0 / _KAPPA))
+    return xp.where(f > F_EPSILON, safe * safe * safe, (f - 16.0 / 116.0) * (116.0 / KAPPA))
 
 
 def rgb_to_lab(rgb):
@@ -95,7 +95,7 @@ def rgb_to_lab(rgb):
     xp, rgb = _namespace(rgb)
     _check_channels(rgb)
     linear = srgb_to_linear(xp, xp.clip(rgb, 0.0, 1.0))
-    xyz = _matmul_channels(xp, linear, _RGB_TO_XYZ) / xp.asarray(_D65_WHITE, dtype=rgb.dtype)
+    xyz = _matmul_channels(xp, linear, RGB_TO_XYZ) / xp.asarray(D65_WHITE, dtype=rgb.dtype)
     fx, fy, fz = (_f(xp, xyz[..., i]) for i in range(3))
     lightness = 116.0 * fy - 16.0
     return xp.stack([lightness, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
@@ -121,8 +121,8 @@ def lab_to_rgb(lab, *, clip: bool = True):
     if clip:
         fz = xp.maximum(fz, 0.0)  # z < 0 has no physical colour
     xyz = xp.stack([_f_inverse(xp, fx), _f_inverse(xp, fy), _f_inverse(xp, fz)], axis=-1)
-    xyz = xyz * xp.asarray(_D65_WHITE, dtype=lab.dtype)
-    linear = _matmul_channels(xp, xyz, _XYZ_TO_RGB)
+    xyz = xyz * xp.asarray(D65_WHITE, dtype=lab.dtype)
+    linear = _matmul_channels(xp, xyz, XYZ_TO_RGB)
     if not clip:
         # The sRGB curve is monotonic and keeps 0 and 1 fixed, so a negative linear value stays
         # negative and one above 1 stays above 1: out-of-gamut pixels remain visible.
@@ -164,7 +164,7 @@ def l_ab_to_rgb(lightness, ab):
     return lab_to_rgb(tf.concat([lightness, tf.cast(ab, lightness.dtype)], axis=-1))
 
 
-LUMINANCE_WEIGHTS = _RGB_TO_XYZ[1].copy()
+LUMINANCE_WEIGHTS = RGB_TO_XYZ[1].copy()
 """Linear-sRGB weights of CIE Y (luminance); Y alone decides L, so gray needs no a, b."""
 
 
@@ -172,9 +172,17 @@ def luminance_to_lightness(luminance: np.ndarray) -> np.ndarray:
     """CIE L (0-100) from relative luminance Y in [0, 1] (NumPy, keeps dtype and shape).
 
     The same formula as the L of :func:`rgb_to_lab`, for code that needs only lightness
-    (a third of the work, and no full-size a and b temporaries).
+    (a third of the work, and no full-size a and b temporaries): ``116 cbrt(Y) - 16``, with
+    the straight part below :data:`EPSILON` patched in only where needed (a few deep
+    shadows), which makes it fast enough for every pixel of a full-size photo.
     """
-    return 116.0 * _f(np, luminance) - 16.0
+    luminance = np.asarray(luminance)
+    dtype = luminance.dtype.type
+    f = np.cbrt(luminance)
+    dark = luminance <= dtype(EPSILON)
+    if dark.any():
+        f[dark] = luminance[dark] * dtype(KAPPA / 116.0) + dtype(16.0 / 116.0)
+    return f * dtype(116.0) - dtype(16.0)
 
 
 def srgb8_to_lab(rgb):
@@ -189,6 +197,6 @@ def srgb8_to_lab(rgb):
     xp = tf.experimental.numpy
     table = srgb_to_linear(np, np.arange(256, dtype=np.float64) / 255.0).astype(np.float32)
     linear = tf.gather(tf.constant(table), tf.cast(rgb, tf.int32))
-    xyz = _matmul_channels(xp, linear, _RGB_TO_XYZ / _D65_WHITE[:, None])
+    xyz = _matmul_channels(xp, linear, RGB_TO_XYZ / D65_WHITE[:, None])
     fx, fy, fz = (_f(xp, xyz[..., i]) for i in range(3))
     return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)

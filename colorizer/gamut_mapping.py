@@ -33,10 +33,10 @@ import functools
 import cv2
 import numpy as np
 
-from colorizer.color import _D65_WHITE, _F_EPSILON, _XYZ_TO_RGB, linear_to_srgb
+from colorizer.color import D65_WHITE, F_EPSILON, XYZ_TO_RGB, linear_to_srgb
 
 # Linear sRGB from (X/Xn, Y/Yn, Z/Zn): the white point folded into the matrix.
-_MATRIX = (_XYZ_TO_RGB * _D65_WHITE[None, :]).astype(np.float32)
+_MATRIX = (XYZ_TO_RGB * D65_WHITE[None, :]).astype(np.float32)
 # The white point and the matrix, both rounded to 6 digits, map Lab white to a linear blue of
 # 1.00008: channels may exceed 1 by this much before a colour counts as outside. Below 0 only
 # float rounding is forgiven. Clipping these slack amounts moves L by under 0.004.
@@ -54,7 +54,7 @@ BISECTION_STEPS = 12
 chroma at the largest)."""
 
 
-_SLOPE = np.float32(3.0 * _F_EPSILON**2)  # of the straight part, which meets the cube at 6/29
+_SLOPE = np.float32(3.0 * F_EPSILON**2)  # of the straight part, which meets the cube at 6/29
 # (L, a, b, 1) -> (fx, fy, fz): fy = (L + 16) / 116, fx = fy + a / 500, fz = fy - b / 200.
 _LAB_TO_F = np.array([[1 / 116, 1 / 500, 0, 16 / 116],
                       [1 / 116, 0, 0, 16 / 116],
@@ -70,7 +70,7 @@ def _f_to_linear(f: np.ndarray) -> np.ndarray:
     expression: ``h = max(f, 6/29)``, ``h^3 + slope (f - h)``. OpenCV applies the colour matrix
     (several times NumPy's speed on interleaved channels).
     """
-    h = np.maximum(f, np.float32(_F_EPSILON))
+    h = np.maximum(f, np.float32(F_EPSILON))
     f -= h
     f *= _SLOPE
     f += h * h * h

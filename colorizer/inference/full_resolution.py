@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from colorizer.color import (
-    _EPSILON, _KAPPA, LUMINANCE_WEIGHTS, linear_to_srgb, srgb_to_linear)
+    LUMINANCE_WEIGHTS, linear_to_srgb, luminance_to_lightness, srgb_to_linear)
 from colorizer.gamut_mapping import lab_to_linear_in_gamut, max_chroma_table
 
 DEFAULT_RENDER_SIZE = 224
@@ -105,7 +105,7 @@ def _linear_table(levels: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _lightness_table(levels: int) -> np.ndarray:
     """L of every gray level: a gray photo's L is one look-up per pixel."""
-    return _lightness_of_luminance(_linear_table(levels))
+    return luminance_to_lightness(_linear_table(levels))
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,16 +113,6 @@ def _srgb8_of_linear16() -> np.ndarray:
     """8-bit sRGB of linear light quantised to 16 bits, rounded: the last step to uint8."""
     linear = np.arange(65536, dtype=np.float64) / 65535.0
     return np.clip(linear_to_srgb(np, linear) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def _lightness_of_luminance(luminance: np.ndarray) -> np.ndarray:
-    """CIE L of relative luminance (float32): ``116 cbrt(Y) - 16``, the straight part below
-    the CIE epsilon patched in only where needed (a few deep shadows)."""
-    f = np.cbrt(luminance)
-    dark = luminance <= np.float32(_EPSILON)
-    if dark.any():
-        f[dark] = luminance[dark] * np.float32(_KAPPA / 116.0) + np.float32(16.0 / 116.0)
-    return f * np.float32(116.0) - np.float32(16.0)
 
 
 def _lightness_rows(rows: np.ndarray) -> np.ndarray:
@@ -142,7 +132,7 @@ def _lightness_rows(rows: np.ndarray) -> np.ndarray:
     if linear.ndim == 3:
         weights = LUMINANCE_WEIGHTS.astype(np.float32).reshape(1, 3)
         linear = cv2.transform(np.ascontiguousarray(linear, np.float32), weights)
-    return _lightness_of_luminance(np.asarray(linear, np.float32).reshape(rows.shape[:2]))
+    return luminance_to_lightness(np.asarray(linear, np.float32).reshape(rows.shape[:2]))
 
 
 def image_lightness(image: np.ndarray) -> np.ndarray:

@@ -128,14 +128,15 @@ def resolve_weights(weights: str | None) -> tuple[str | None, str]:
         return None, "none (trained from scratch)"
     if weights not in ("auto", "imagenet"):
         return weights, f"from {weights}"
-    from colorizer.model.pretrained import imagenet_weights, imagenet_weights_available
+    from colorizer.model.pretrained import imagenet_weights, imagenet_weights_if_available
 
     if weights == "auto":
-        available, reason = imagenet_weights_available("densenet121_notop")
-        if not available:
+        path, reason = imagenet_weights_if_available("densenet121_notop")
+        if path is None:
             log.info("training from scratch: DenseNet121's ImageNet weights are %s", reason)
             return None, "none (trained from scratch: ImageNet weights unavailable offline)"
-    path = imagenet_weights("densenet121_notop")
+    else:
+        path = imagenet_weights("densenet121_notop")
     return path, f"ImageNet ({path})"
 
 

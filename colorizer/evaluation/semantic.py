@@ -27,7 +27,7 @@ import numpy as np
 from colorizer.errors import WeightsUnavailableError
 from colorizer.evaluation.imagenet_pets import breed_species, imagenet_class, species_of_class
 from colorizer.model.pretrained import (
-    imagenet_weights, imagenet_weights_available, pretrained_weights)
+    imagenet_weights, imagenet_weights_if_available, pretrained_weights)
 
 CLASSIFIER_WEIGHTS_HINT = ("pass a local VGG16 .h5 weights file as --classifier-weights FILE, "
                            "or --classifier auto or none to evaluate without the semantic metric")
@@ -141,14 +141,15 @@ def load_classifier(classifier="auto", weights: str | None = "imagenet", *,
                                     "imagenet, none, or the path of a VGG16 .h5 weights file)")
         source = weights
         if weights == "imagenet":
-            if name == "auto":
-                available, reason = imagenet_weights_available("vgg16")
-                if not available:
-                    log.warning("semantic metric skipped: VGG16's ImageNet weights are %s; %s",
-                                reason, SKIP_HINT)
-                    return None
             try:
-                source = imagenet_weights("vgg16")
+                if name == "auto":
+                    source, reason = imagenet_weights_if_available("vgg16")
+                    if source is None:
+                        log.warning("semantic metric skipped: VGG16's ImageNet weights are "
+                                    "%s; %s", reason, SKIP_HINT)
+                        return None
+                else:
+                    source = imagenet_weights("vgg16")
             except WeightsUnavailableError as error:
                 raise WeightsUnavailableError(f"{error}; {CLASSIFIER_WEIGHTS_HINT}") from None
         import keras

@@ -129,6 +129,23 @@ def imagenet_weights(name: str, timeout: float = PROBE_TIMEOUT) -> str:
         raise WeightsUnavailableError(
             f"downloading ImageNet weights for {name} failed: {error}") from error
 
+def imagenet_weights_if_available(name: str,
+                                   timeout: float = PROBE_TIMEOUT) -> tuple[str | None, str]:
+    """What an ``"auto"`` setting uses: the weights when they can be had, else nothing.
+
+    Returns:
+        ``(local path, where from)`` when ``name`` is cached or downloadable (it is
+        downloaded then), ``(None, why not)`` otherwise.
+
+    Raises:
+        WeightsUnavailableError: The site answered but the download itself failed.
+    """
+    available, reason = imagenet_weights_available(name, timeout)
+    if not available:
+        return None, reason
+    return imagenet_weights(name, timeout), reason
+
+
 DENSENET_NOTOP_FILE = os.path.basename(IMAGENET_WEIGHTS["densenet121_notop"][0])
 """The file Keras downloads for ``DenseNet121(include_top=False, weights="imagenet")``."""
 _KERAS_DOWNLOAD_MESSAGES = ("URL fetch failure", "Incomplete or corrupted file")

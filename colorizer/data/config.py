@@ -65,3 +65,13 @@ class DataConfig:
     def __post_init__(self):
         if self.augment_on not in ("device", "host"):
             raise ValueError(f"augment_on must be device or host, got {self.augment_on!r}")
+
+    @property
+    def host_augment(self) -> AugmentConfig:
+        """What ``make_dataset`` does on the CPU: all of ``augment``, or nothing but crops."""
+        return self.augment if self.augment_on == "host" else AugmentConfig.none()
+
+    @property
+    def device_augment(self) -> AugmentConfig | None:
+        """What ``train(augment=...)`` does in the training step (``None``: nothing there)."""
+        return self.augment if self.augment_on == "device" else None

@@ -94,12 +94,10 @@ def run(args) -> int:
                    resolve_xla(args.xla, strategy)))
     if strategy.num_replicas_in_sync > 1:
         print(f"{strategy.num_replicas_in_sync} replicas: global batch {batch_size}")
-    on_device = data.augment_on == "device"
     common = dict(batch_size=batch_size, image_size=data.image_size, seed=data.seed,
                   stats=stats, workers=num_workers())
     # On the device, the CPU only crops; the rotation, flips and noise run in the step.
-    train_ds = make_dataset(args.data, split="train", training=True,
-                            augment=AugmentConfig.none() if on_device else data.augment,
+    train_ds = make_dataset(args.data, split="train", training=True, augment=data.host_augment,
                             shuffle_buffer=data.shuffle_buffer, resize_ratio=data.resize_ratio,
                             cache=data.cache, repeat=train_config.steps_per_epoch is not None,
                             **common)
@@ -114,7 +112,7 @@ def run(args) -> int:
     result = train(train_ds, args.run_dir, val_data=val_ds, model_config=model_config,
                    train_config=train_config, ab_distribution=distribution,
                    strategy=strategy, mixed_precision=args.mixed_precision,
-                   augment=data.augment if on_device else None, augment_seed=data.seed,
+                   augment=data.device_augment, augment_seed=data.seed,
                    jit_compile=args.xla)
     last = result.history[-1] if result.history else {}
     print(f"trained {len(result.history)} epochs; last: "

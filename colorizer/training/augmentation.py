@@ -24,6 +24,7 @@ Example:
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import keras
@@ -216,12 +217,8 @@ class LabAugmentation(keras.layers.Layer):
                 keras.KerasTensor(ab.shape, "float32"))
 
     def get_config(self):
-        c = self.config
         return {**super().get_config(), "seed": self.seed,
-                "config": {"noise_stddev": c.noise_stddev,
-                           "rotation_degrees": c.rotation_degrees,
-                           "horizontal_flip": c.horizontal_flip,
-                           "vertical_flip": c.vertical_flip}}
+                "config": dataclasses.asdict(self.config)}
 
     @classmethod
     def from_config(cls, config):

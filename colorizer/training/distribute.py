@@ -74,8 +74,8 @@ class JaxDataParallel:
     """Data parallelism over JAX devices with ``keras.distribution``, for training on JAX.
 
     Each step's global batch is split across ``devices`` and the gradients averaged, as a
-    mirrored strategy does on TensorFlow. Creating one makes it Keras' global distribution
-    (when there are several devices), which ``fit`` then follows.
+    mirrored strategy does on TensorFlow. :func:`get_strategy` makes its distribution Keras'
+    global one (none on one device), which ``fit`` then follows.
 
     Args:
         devices: JAX devices as ``keras.distribution.list_devices`` names them (``"tpu:0"``).
@@ -88,7 +88,6 @@ class JaxDataParallel:
         self.distribution = None
         if len(self.devices) > 1:
             self.distribution = keras.distribution.DataParallel(devices=self.devices)
-        keras.distribution.set_distribution(self.distribution)  # one device: none at all
 
     @property
     def num_replicas_in_sync(self) -> int:
@@ -113,26 +112,30 @@ def _jax_devices(kind: str | None = None) -> tuple[list[str], str]:
 
 
 def _jax_strategy(name: str) -> JaxDataParallel:
+    strategy = JaxDataParallel(*_jax_devices_for(name))
+    keras.distribution.set_distribution(strategy.distribution)  # one device: none at all
+    return strategy
+
+
+def _jax_devices_for(name: str) -> tuple[list[str], str]:
+    """The devices strategy ``name`` trains on with JAX, and their kind."""
     if name == "multi-worker":
         keras.distribution.initialize()  # joins the hosts JAX's environment names
     if name == "tpu":
         try:
-            devices, kind = _jax_devices("tpu")
+            return _jax_devices("tpu")
         except RuntimeError as error:
             raise TPUUnavailableError(
                 f"JAX found no TPU: {_one_line(error)}. On Colab choose a TPU runtime "
                 "(Runtime > Change runtime type), or train on what this machine has with "
                 "--strategy auto") from error
-        return JaxDataParallel(devices, kind)
     try:
         devices, kind = _jax_devices()
     except RuntimeError as error:  # an accelerator JAX cannot open: train on the CPU
         log.warning("JAX could not open its accelerator (%s); training on the CPU",
                     _one_line(error))
         devices, kind = _jax_devices("cpu")
-    if name == "default":
-        devices = devices[:1]
-    return JaxDataParallel(devices, kind)
+    return (devices[:1] if name == "default" else devices), kind
 
 
 def _tpu_strategy():

@@ -129,8 +129,7 @@ def main() -> int:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
-    from colorizer.training.distribute import (
-        default_strategy, get_strategy, scaled_learning_rate)
+    from colorizer.training.distribute import get_strategy, scaled_learning_rate
 
     strategy = get_strategy(args.strategy)
     callbacks = [PauseAt(args.pause_at, args.marker)] if args.pause_at else []
@@ -138,7 +137,7 @@ def main() -> int:
     if args.compare_single:
         args.batch *= strategy.num_replicas_in_sync
         rate = scaled_learning_rate(args.learning_rate, strategy.num_replicas_in_sync)
-        summary["single"] = run_training(args, default_strategy(),
+        summary["single"] = run_training(args, get_strategy("default"),
                                          os.path.join(args.run_dir, "single"), rate, "none")
     with open(args.out, "w") as f:
         json.dump(summary, f)

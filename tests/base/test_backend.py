@@ -101,3 +101,22 @@ def test_colorizing_on_jax_needs_no_tensorflow(tmp_path, photos):
     assert done.returncode == 0, done.stderr[-3000:]
     with Image.open(tmp_path / "out" / "photo.png") as out:
         assert out.size == Image.fromarray(photos[0]).size
+
+
+def test_notebook_02_looks_for_the_same_tpu_signs_as_the_package(monkeypatch, tmp_path):
+    """02 must decide "TPU" before colorizer is installed, so it repeats the check inline."""
+    import json
+
+    from colorizer import backend
+
+    notebook = json.loads(open(os.path.join(ROOT, "notebooks", "02_train.ipynb")).read())
+    first = "".join(next(c for c in notebook["cells"] if c["cell_type"] == "code")["source"])
+    check = first[first.index("ON_TPU = "):first.index("\n", first.index("/dev/vfio/0"))]
+    for env in ({}, {"COLAB_TPU_ADDR": "10.0.0.2:8470"}, {"TPU_NAME": "v5e"}):
+        for name in ("COLAB_TPU_ADDR", "TPU_NAME"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        scope = {"os": os}
+        exec(check, scope)
+        assert scope["ON_TPU"] == backend.tpu_attached() == bool(env)

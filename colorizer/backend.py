@@ -116,5 +116,5 @@ def backend_missing(name: str) -> str:
 def tensorflow_missing() -> str:
     """One line for a JAX machine without TensorFlow, which the input pipeline needs."""
     return (f"TensorFlow is not installed, and colorizer's input pipeline (tf.data) needs it "
-            f"on every backend: `pip install {TENSORFLOW_FOR_JAX}` (on Colab: run the first "
-            "cell of notebook 02, which installs it), then restart")
+            f"on every backend: `pip install {TENSORFLOW_FOR_JAX}` (on Colab: run the "
+            "notebook's first cell, which installs it), then restart")

@@ -120,21 +120,29 @@ def accelerators() -> dict[str, list[str]]:
 
 
 def runtime_report(needs: str = "gpu") -> str:
-    """One paragraph on the accelerators seen, and whether they suit the notebook.
+    """What runtime the notebook expects, what this one has, and whether they match.
 
     Args:
-        needs: ``"gpu"`` (training, evaluation, colorizing: a GPU or TPU helps a lot) or
-            ``"cpu"`` (downloading and preparing: a CPU runtime is enough).
+        needs: ``"gpu"`` (training, evaluation, colorizing: a GPU, or a TPU on JAX, helps a
+            lot) or ``"cpu"`` (downloading and preparing: a CPU runtime is enough).
+
+    Returns:
+        Three sentences, e.g. ``"Expects: a GPU runtime (T4) or a TPU runtime (JAX); a CPU
+        works, slowly. Has: no GPU; no TPU; 2 CPU cores. ..."``.
     """
+    expects = {"gpu": "Expects: a GPU runtime (T4) or a TPU runtime (JAX); a CPU works, slowly.",
+               "cpu": "Expects: a CPU runtime (it downloads and prepares; no GPU or TPU needed)."}
     seen = accelerators()
     parts = [f"GPU: {', '.join(seen['gpu'])}" if seen["gpu"] else "no GPU",
              f"TPU: {', '.join(seen['tpu'])}" if seen["tpu"] else "no TPU"]
-    text = "; ".join(parts) + f"; {os.cpu_count()} CPU cores."
+    text = f"{expects[needs]} Has: " + "; ".join(parts) + f"; {os.cpu_count()} CPU cores."
     if needs == "gpu" and not (seen["gpu"] or seen["tpu"]):
         text += (" This notebook runs much faster on a GPU: in Colab choose Runtime > Change "
                  "runtime type > T4 GPU (the CPU works, slowly).")
-    elif needs == "cpu" and seen["gpu"]:
-        text += " A CPU runtime is enough here; keep GPU time for training."
+    elif needs == "cpu" and (seen["gpu"] or seen["tpu"]):
+        text += " A CPU runtime is enough here; keep accelerator time for training."
+    else:
+        text += " This runtime suits this notebook."
     return text
 
 

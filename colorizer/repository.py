@@ -1,16 +1,17 @@
 """Where colorizer is published: the one place that names its GitHub repository and ref.
 
-The notebooks' install line, their "Open in Colab" badges, the README's badges and install
-command, and the download User-Agent all point at :data:`REPOSITORY` at :data:`REF`. To publish
-under another name or pin another ref, change the two constants and run::
+The notebooks' install line, their "Open in Colab" badges, the README's and the docs pages'
+badges and install commands, and the download User-Agent all point at :data:`REPOSITORY` at
+:data:`REF`. To publish under another name or pin another ref, change the two constants and
+run::
 
-    python -m colorizer.repository        # rewrites README.md and notebooks/*.ipynb to match
+    python -m colorizer.repository   # rewrites README.md, docs/ and notebooks/*.ipynb to match
 
 ``tests/notebooks/test_notebooks.py`` fails while any link disagrees, so they never drift.
 
 Example:
     >>> install_spec()
-    'colorizer @ git+https://github.com/colorizer-dev/colorizer@main'
+    'colorizer[tensorflow] @ git+https://github.com/colorizer-dev/colorizer@main'
 """
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ _PATTERNS = (
 )
 
 
-def install_spec() -> str:
-    """The pip requirement that installs this repository at :data:`REF`."""
-    return f"colorizer @ git+https://github.com/{REPOSITORY}@{REF}"
+def install_spec(extras: str = "tensorflow") -> str:
+    """The pip requirement that installs this repository at :data:`REF`, with ``extras``
+    (``tensorflow`` brings TensorFlow; ``tpu`` its CPU build, for a JAX-only TPU runtime)."""
+    return f"colorizer[{extras}] @ git+https://github.com/{REPOSITORY}@{REF}"
 
 
 def colab_url(notebook: str) -> str:
@@ -51,10 +53,24 @@ def colab_url(notebook: str) -> str:
 
 
 def linked_files(root: str) -> list[str]:
-    """README.md and the notebooks under ``root``: the files that link to the repository."""
+    """The files under ``root`` that link to the repository: README.md, the pages of ``docs/``
+    that hold a badge or install line, and the notebooks."""
     notebooks = os.path.join(root, "notebooks")
     names = sorted(n for n in os.listdir(notebooks) if n.endswith(".ipynb"))
-    return [os.path.join(root, "README.md")] + [os.path.join(notebooks, n) for n in names]
+    return ([os.path.join(root, "README.md")] + _linked_pages(os.path.join(root, "docs"))
+            + [os.path.join(notebooks, n) for n in names])
+
+
+def _linked_pages(docs: str) -> list[str]:
+    pages = []
+    for folder, _, names in os.walk(docs):  # nothing when there is no docs/ folder
+        for name in names:
+            path = os.path.join(folder, name)
+            if name.endswith(".md"):
+                with open(path, encoding="utf-8") as f:
+                    if links(f.read()):
+                        pages.append(path)
+    return sorted(pages)
 
 
 def links(text: str) -> list[str]:

@@ -11,6 +11,9 @@ Use the ``loopback`` fixture (import it into a test module) or :class:`LoopbackS
     server.add("/stream.jpg", big, chunked=True)        # no Content-Length, close-delimited
     server.add("/v.bin", body, last_modified="Mon, 02 Jan 2006 15:04:05 GMT", etag=None)
     server.add("/odd.bin", body, range_offset=10)       # 206 that starts 10 bytes off
+    server.add("/drip.jpg", body, trickle=0.2)         # one byte every 0.2 s
+    server.add("/liar.jpg", body, content_length=10)   # says 10 bytes, sends all of body
+    LoopbackServer(host="127.0.0.2", port=8123)        # another loopback address and port
     server.url("/cat.jpg"); server.hits["/cat.jpg"]
 
 Every route honours ``Range: bytes=N-`` (206), so resumable downloads can be tested, and sends
@@ -44,6 +47,8 @@ class Route:
     last_modified: str | None = None
     ignore_if_range: bool = False
     range_offset: int = 0
+    trickle: float = 0.0
+    content_length: int | None = None
 
     def current_etag(self) -> str | None:
         if self.etag == "auto":
@@ -95,7 +100,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("ETag", route.current_etag())
         if route.last_modified:
             self.send_header("Last-Modified", route.last_modified)
-        if route.chunked:
+        if route.content_length is not None:  # a lie: the whole body follows, then close
+            self.send_header("Content-Length", str(route.content_length))
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        elif route.chunked:
             self.send_header("Connection", "close")
             self.close_connection = True
         else:
@@ -108,6 +117,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body[:route.truncate])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if route.trickle:
+            for index in range(len(body)):
+                self.wfile.write(body[index:index + 1])
+                self.wfile.flush()
+                time.sleep(route.trickle)
             return
         self.wfile.write(body)
 
@@ -144,12 +159,12 @@ class _Server(http.server.ThreadingHTTPServer):
 class LoopbackServer:
     """A threaded HTTP server on a free port of 127.0.0.1, serving registered routes."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: collections.Counter = collections.Counter()
         self.requests: list = []
         self.lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.owner = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -167,8 +182,13 @@ class LoopbackServer:
         return self.url(path)
 
     def url(self, path: str) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self.address
         return f"http://{host}:{port}{path}"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(ip, port)`` the server listens on."""
+        return tuple(self._server.server_address[:2])
 
     def reset_counts(self) -> None:
         with self.lock:

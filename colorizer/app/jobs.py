@@ -1,6 +1,6 @@
 """One request of the web app, without any web code: photos and URLs in, colorized files out.
 
-    uploads + URLs -> URLs fetched (the command line's fetch, with its size cap) -> pixel cap
+    uploads + URLs -> URLs fetched (public addresses only, size cap, deadline) -> pixel cap
       -> colorize_inputs (the same call as `colorizer colorize`: full size, L kept, tagged)
       -> small before/after previews for the page, and a zip of every result
 
@@ -20,19 +20,24 @@ import time
 
 import cv2
 import numpy as np
-from PIL import Image
 
+from colorizer.data.fetch import PUBLIC_ONLY, REFUSED_MESSAGE, FetchError, FetchPolicy, \
+    fetch_bytes, path_inside
+from colorizer.data.image_header import MAX_PIXELS, HeaderError, image_dimensions
 from colorizer.data.images import read_rgb
 from colorizer.fileio import write_bytes, write_zip
 from colorizer.inference.batch import colorize_inputs
 from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE
-from colorizer.inference.inputs import (
-    DOWNLOAD_TIMEOUT_S, MAX_DOWNLOAD_BYTES, fetch_url, is_url, url_output_name)
+from colorizer.inference.inputs import MAX_DOWNLOAD_BYTES, is_url, url_output_name
 from colorizer.inference.outputs import write_image
+from colorizer.inference.video_io import is_video_path, read_frames
 
-MAX_PIXELS = 50_000_000
-"""Largest photo the app takes (50 MP, e.g. 8660 x 5773): beyond any phone or most cameras,
-and within a few GB of memory on a small machine. The command line has no such cap."""
+LINK_DEADLINE_S = 30.0
+"""Seconds a pasted link may take to download in all: the app runs one request at a time, so
+a slow link holds every visitor up for at most this long."""
+HEADER_BYTES = 1 << 20
+"""Bytes read to find a photo's size: headers sit at the start (a TIFF whose first page is
+described further on is measured again, whole, by the colorizer)."""
 PREVIEW_SIDE = 1600
 """Longest side of the before/after previews shown in the page (downloads are full size)."""
 ARCHIVE_NAME = "colorized.zip"
@@ -80,29 +85,42 @@ def split_urls(text: str | None) -> list[str]:
 def check_pixels(path: str, max_pixels: int = MAX_PIXELS) -> str | None:
     """Why a photo is refused before decoding (too many pixels), or ``None`` to go ahead.
 
-    Only the header is read, so a huge or hostile file costs nothing. Unreadable files pass
-    here and are reported by the colorizer with its own message.
+    Only the header is read (:mod:`colorizer.data.image_header`), so a huge or hostile file
+    costs nothing. Unreadable files pass here and are reported by the colorizer with its own
+    message (it checks the header again, with the same cap).
     """
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except Image.DecompressionBombError:
-        return f"too large: over {Image.MAX_IMAGE_PIXELS * 2:,} pixels; the app takes " \
-               f"photos up to {max_pixels / 1e6:g} megapixels"
-    except Exception:  # not an image: colorize_inputs says so in its own words
+        with open(path, "rb") as f:
+            _, width, height = image_dimensions(f.read(HEADER_BYTES))
+    except (OSError, HeaderError):
         return None
     if width * height > max_pixels:
         return (f"too large: {width} x {height} pixels ({width * height / 1e6:.1f} MP); the app "
-                f"takes photos up to {max_pixels / 1e6:g} MP (the command line `colorizer "
-                f"colorize` has no cap)")
+                f"takes photos up to {max_pixels / 1e6:g} MP")
     return None
 
 
-def _fetch(url: str, folder: str, timeout: float) -> str:
+def _fetch(url: str, folder: str, policy: FetchPolicy, timeout: float) -> str:
     """Downloads one URL into ``folder`` under its safe name and returns the path."""
-    path = os.path.join(folder, url_output_name(url))
-    write_bytes(path, fetch_url(url, timeout=timeout, max_bytes=MAX_DOWNLOAD_BYTES))
+    data, _ = fetch_bytes(url, policy, timeout=timeout, max_bytes=MAX_DOWNLOAD_BYTES, retries=0)
+    path = path_inside(folder, url_output_name(url))
+    write_bytes(path, data)
     return path
+
+
+def _still(path: str, max_side: int, max_pixels: int) -> np.ndarray:
+    """What the slider shows: the photo, or a film's first frame."""
+    if is_video_path(path):
+        return next(iter(read_frames(path))).rgb
+    return read_rgb(path, max_side=max_side, max_pixels=max_pixels)
+
+
+def link_failure(url: str, error: FetchError) -> str:
+    """What the page says about a link that failed: the cause, never what lies inside the
+    network (a refused link reads the same whatever it points to)."""
+    if error.reason == "refused-address":
+        return REFUSED_MESSAGE
+    return str(error).removeprefix(url + ": ")
 
 
 def _preview(image: np.ndarray, path: str) -> str:
@@ -117,7 +135,8 @@ def _preview(image: np.ndarray, path: str) -> str:
 
 def colorize_request(model, files: list[str], urls: list[str], work_dir: str | os.PathLike, *,
                      render_size: int = DEFAULT_RENDER_SIZE, max_pixels: int = MAX_PIXELS,
-                     timeout: float = DOWNLOAD_TIMEOUT_S) -> Outcome:
+                     timeout: float = LINK_DEADLINE_S,
+                     policy: FetchPolicy = PUBLIC_ONLY) -> Outcome:
     """Colorizes uploaded files and URLs the way ``colorizer colorize`` does.
 
     Args:
@@ -128,7 +147,9 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
             results (with ``manifest.jsonl``), ``preview/`` the page's images.
         render_size: The model's working size (a multiple of 32).
         max_pixels: Photos with more pixels are refused with a message.
-        timeout: Seconds to wait on a URL.
+        timeout: Seconds a URL's whole download may take.
+        policy: Which addresses links may reach: public ones only (see
+            :mod:`colorizer.data.fetch`).
 
     Returns:
         The :class:`Outcome`, results in input order.
@@ -148,9 +169,9 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
                                   "https://"))
             continue
         try:
-            accepted.append((url, _fetch(url, inbox, timeout)))
-        except Exception as error:  # ImageReadError names the URL; keep only the reason
-            failures.append((url, str(error).removeprefix(url + ": ")))
+            accepted.append((url, _fetch(url, inbox, policy, timeout)))
+        except FetchError as error:
+            failures.append((url, link_failure(url, error)))
     todo = []
     for name, path in accepted:
         refusal = check_pixels(path, max_pixels)
@@ -162,7 +183,8 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
     results: list[Result] = []
     if todo:
         manifest = colorize_inputs(model, [path for _, path in todo], out_dir,
-                                   render_size=render_size, progress=False, timeout=timeout)
+                                   render_size=render_size, progress=False,
+                                   max_pixels=max_pixels)
         names = {os.path.abspath(path): name for name, path in todo}
         for index, entry in enumerate(manifest.entries):
             name = names.get(os.path.abspath(entry.input), os.path.basename(entry.input))
@@ -176,8 +198,8 @@ def colorize_request(model, files: list[str], urls: list[str], work_dir: str | o
             draft = PREVIEW_SIDE // 2
             results.append(Result(
                 name, output,
-                _preview(read_rgb(entry.input, max_side=draft), stem + "-before.jpg"),
-                _preview(read_rgb(output, max_side=draft), stem + "-after.jpg"),
+                _preview(_still(entry.input, draft, max_pixels), stem + "-before.jpg"),
+                _preview(_still(output, draft, max_pixels), stem + "-after.jpg"),
                 entry.width, entry.height))
     archive = None
     if len(results) > 1:

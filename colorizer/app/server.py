@@ -1,7 +1,9 @@
 """Starting and stopping the web app: one model, one temporary folder, one request at a time.
 
 Everything the app keeps (Gradio's copies of uploads, downloaded links, results, previews)
-lives in one temporary folder, deleted when the app closes. Gradio's queue runs one
+lives in one temporary folder: a background sweeper deletes each upload and request an hour
+after it and keeps the folder under a size cap (:mod:`colorizer.app.sweeper`), and the whole
+folder goes when the app closes. Gradio's queue runs one
 colorization at a time, so two visitors never run the model at once on a small machine.
 
 Example:
@@ -21,9 +23,10 @@ import sys
 import tempfile
 import threading
 
-from colorizer.app.jobs import MAX_PIXELS
+from colorizer.app.jobs import LINK_DEADLINE_S, MAX_PIXELS
+from colorizer.app.sweeper import KEEP_SECONDS, MAX_BYTES, SWEEP_SECONDS, Sweeper
+from colorizer.data.fetch import PUBLIC_ONLY
 from colorizer.errors import ColorizerError
-from colorizer.inference.inputs import DOWNLOAD_TIMEOUT_S
 
 DEFAULT_HOST = "127.0.0.1"
 MAX_UPLOAD = "200mb"
@@ -42,12 +45,15 @@ class RunningApp:
     work_dir: str
     _previous_temp: str | None = None
     closed: bool = False
+    sweeper: Sweeper | None = None
 
     def close(self) -> None:
         """Stops the server and deletes every upload and result."""
         if self.closed:
             return
         self.closed = True
+        if self.sweeper is not None:
+            self.sweeper.stop()
         try:
             if self.blocks is not None:
                 self.blocks.close()
@@ -88,6 +94,43 @@ def import_gradio():
     return gradio
 
 
+SERVER_START_WAIT_S = 60.0
+"""How long the web server may take to start. Gradio gives up after 5 s, while its server
+thread goes on starting; on a machine whose cores are busy (a training run beside it, a CI
+worker) the start can take longer, and the app would fail with a misleading "port taken"."""
+
+
+def patient_server_start() -> None:
+    """Lets Gradio's server take up to :data:`SERVER_START_WAIT_S` to start (idempotent).
+
+    Gradio has no setting for its start-up wait, so its private ``http_server.Server``'s
+    ``run_in_thread`` is wrapped here, in this one place: when Gradio's own 5 s run out, the
+    wrapper keeps waiting while the server thread is alive and not yet started. A server that
+    cannot start (its port taken) ends its thread, and the error is raised at once, as before.
+    """
+    import time
+
+    from gradio import http_server
+
+    original = http_server.Server.run_in_thread
+    if getattr(original, "patient", False):
+        return
+
+    def run_in_thread(self):
+        try:
+            return original(self)
+        except http_server.ServerFailedToStartError:
+            deadline = time.monotonic() + SERVER_START_WAIT_S
+            while time.monotonic() < deadline and self.thread.is_alive():
+                if self.started:
+                    return None
+                time.sleep(0.01)
+            raise
+
+    run_in_thread.patient = True
+    http_server.Server.run_in_thread = run_in_thread
+
+
 def in_notebook() -> bool:
     """True inside Jupyter or Colab, where the app shows in the cell and must not block."""
     try:
@@ -100,7 +143,10 @@ def in_notebook() -> bool:
 
 def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: bool = False,
            block: bool | None = None, max_pixels: int = MAX_PIXELS,
-           timeout: float = DOWNLOAD_TIMEOUT_S, quiet: bool = False) -> RunningApp:
+           timeout: float = LINK_DEADLINE_S, quiet: bool = False,
+           allow_internal: tuple[tuple[str, int], ...] = (),
+           keep_seconds: float = KEEP_SECONDS, max_temp_bytes: int = MAX_BYTES,
+           sweep_seconds: float = SWEEP_SECONDS) -> RunningApp:
     """Starts the colorizer web app.
 
     Args:
@@ -112,8 +158,14 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
         block: Serve until Ctrl+C, then close. Default: block, except in a notebook, where
             the app shows inline in the cell and the notebook stays usable.
         max_pixels: Photos with more pixels are refused with a message.
-        timeout: Seconds to wait on a pasted link.
+        timeout: Seconds a pasted link's whole download may take.
         quiet: Print nothing on start.
+        allow_internal: ``(ip, port)`` pairs inside the network that pasted links may reach
+            all the same; empty by default, and not settable from the page or the command
+            line. Tests use it for their server on 127.0.0.1.
+        keep_seconds: Uploads and results are deleted this long after their last change.
+        max_temp_bytes: The temporary folder's size cap; the oldest entries go first.
+        sweep_seconds: Seconds between two sweeps of the temporary folder.
 
     Returns:
         The :class:`RunningApp` (already closed if it blocked).
@@ -134,9 +186,15 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
     app = RunningApp(None, "", None, work_dir, os.environ.get("GRADIO_TEMP_DIR"))
     os.environ["GRADIO_TEMP_DIR"] = work_dir
     atexit.register(app.close)  # at any exit from here on, even half-way through the start
+    app.sweeper = Sweeper(work_dir, keep_seconds=keep_seconds, max_bytes=max_temp_bytes,
+                          interval=sweep_seconds).start()
     try:
-        app.blocks = build_app(model, work_dir, max_pixels=max_pixels, timeout=timeout)
+        policy = PUBLIC_ONLY.but(allow_internal=frozenset(
+            (str(ip), int(port)) for ip, port in allow_internal))
+        app.blocks = build_app(model, work_dir, max_pixels=max_pixels, timeout=timeout,
+                               policy=policy, sweeper=app.sweeper)
         app.blocks.queue(default_concurrency_limit=1, max_size=MAX_QUEUE)
+        patient_server_start()
         _, app.url, app.share_url = app.blocks.launch(
             server_name=host, server_port=port, share=share, prevent_thread_lock=True,
             quiet=quiet, show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD,

@@ -9,30 +9,31 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import shutil
-import time
 import uuid
 
 import gradio as gr
 import keras
 
-from colorizer.app.jobs import MAX_PIXELS, PREVIEW_SIDE, colorize_request, split_urls
+from colorizer.app.guided import hints_section
+from colorizer.app.jobs import (
+    LINK_DEADLINE_S, MAX_PIXELS, PREVIEW_SIDE, colorize_request, split_urls)
+from colorizer.app.sweeper import KEEP_SECONDS, REQUESTS_FOLDER, Sweeper
+from colorizer.data.fetch import PUBLIC_ONLY, FetchPolicy
 from colorizer.data.images import IMAGE_EXTENSIONS
+from colorizer.inference.video_io import VIDEO_EXTENSIONS
 from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE
-from colorizer.inference.inputs import DOWNLOAD_TIMEOUT_S
 from colorizer.model.network import DECODE_LAYER, head_of, set_temperature
 
 logger = logging.getLogger(__name__)
 
-REQUESTS_FOLDER = "requests"
-KEEP_SECONDS = 3600
-"""A request's files are deleted this long after it (or all of them when the app closes)."""
 RENDER_RANGE = (128, 768)
 
 INTRO = """# colorizer
 Turn black-and-white photos into colour ones. Add photos (JPEG, PNG, TIFF, BMP, WebP, GIF) or
+films (MP4, MOV, MKV, AVI, WebM: these take a while; the page says when they are done) or
 paste links to them, then press **Colorize**. Each result keeps the photo's full size and its
 own lightness: the network only chooses the colours. Drag the slider to compare before and after;
 the files to download are full size."""
@@ -42,24 +43,19 @@ def _temperature(model) -> float:
     return float(keras.ops.convert_to_numpy(model.get_layer(DECODE_LAYER).temperature))
 
 
-def _forget_old_requests(root: str, keep_seconds: float = KEEP_SECONDS) -> None:
-    """Deletes the folders of requests older than ``keep_seconds``: a long-running app must
-    not fill the disk."""
-    cutoff = time.time() - keep_seconds
-    for entry in os.scandir(root):
-        if entry.is_dir() and entry.stat().st_mtime < cutoff:
-            shutil.rmtree(entry.path, ignore_errors=True)
-
-
 def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
-              timeout: float = DOWNLOAD_TIMEOUT_S) -> gr.Blocks:
+              timeout: float = LINK_DEADLINE_S, policy: FetchPolicy = PUBLIC_ONLY,
+              sweeper: Sweeper | None = None) -> gr.Blocks:
     """The Gradio app around one loaded colorizer.
 
     Args:
         model: A loaded colorizer; a classification model gets a temperature slider.
         work_dir: Folder for the results of requests (``work_dir/requests/<id>/``).
         max_pixels: Photos with more pixels are refused with a message.
-        timeout: Seconds to wait on a pasted link.
+        timeout: Seconds a pasted link's whole download may take.
+        policy: Which addresses pasted links may reach (public ones only by default).
+        sweeper: The app folder's :class:`~colorizer.app.sweeper.Sweeper`: a request's files
+            are held from it while the request runs.
 
     Returns:
         The ``gr.Blocks``; call ``.queue()`` and ``.launch()`` on it (see
@@ -73,13 +69,16 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
         """Handler of the Colorize button; returns (status, slider, chooser, downloads, state)."""
         nothing = (None, gr.update(choices=[], value=None, visible=False), None, {})
         try:
-            _forget_old_requests(requests_root)
             if temperature is not None:  # only a classification model has the slider
                 set_temperature(model, float(temperature))
             folder = os.path.join(requests_root, uuid.uuid4().hex)
-            outcome = colorize_request(model, list(files or []), split_urls(urls), folder,
-                                       render_size=int(render_size), max_pixels=max_pixels,
-                                       timeout=timeout)
+            files = list(files or [])
+            hold = sweeper.holding(files + [folder]) if sweeper else contextlib.nullcontext()
+            with hold:
+                outcome = colorize_request(model, files, split_urls(urls), folder,
+                                           render_size=int(render_size),
+                                           max_pixels=max_pixels, timeout=timeout,
+                                           policy=policy)
         except Exception as error:  # anything unforeseen: say it in the page, keep serving
             logger.exception("colorize request failed")
             return (f"Could not colorize: {error}", *nothing)
@@ -101,8 +100,9 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=2):
-                files = gr.File(label="Photos", file_count="multiple", elem_id="photos",
-                                file_types=sorted(IMAGE_EXTENSIONS))
+                files = gr.File(label="Photos or films", file_count="multiple",
+                                elem_id="photos",
+                                file_types=sorted(IMAGE_EXTENSIONS) + list(VIDEO_EXTENSIONS))
                 urls = gr.Textbox(label="...or links to photos (one per line)", lines=2,
                                   placeholder="https://example.org/old_photo.jpg",
                                   elem_id="urls")
@@ -119,8 +119,9 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
                         info="Lower: bolder, more saturated colours; 1: the cautious average."))
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
                 gr.Markdown(f"Photos up to {max_pixels / 1e6:g} megapixels. Uploads and results "
-                            "stay on the machine running this app and are deleted when it "
-                            "stops.")
+                            "stay on the machine running this app only: they are deleted "
+                            f"{KEEP_SECONDS / 60:g} minutes after their request, and all of "
+                            "them when it stops.")
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="status")
                 slider = gr.ImageSlider(label=f"Before / after (preview, at most {PREVIEW_SIDE} "
@@ -135,4 +136,5 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
         button.click(colorize, inputs, [status, slider, chooser, downloads, pairs],
                      api_name="colorize", concurrency_limit=1)
         chooser.change(show, [chooser, pairs], slider, api_name=False)
+        hints_section(model, requests_root)
     return blocks

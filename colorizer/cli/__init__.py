@@ -17,7 +17,8 @@ from colorizer.backend import BACKENDS, backend_missing, tensorflow_missing, use
 from colorizer.cli.quiet import import_tensorflow_quietly
 from colorizer.errors import ColorizerError
 
-COMMANDS = ("demo", "download", "prepare", "train", "evaluate", "colorize", "app")
+COMMANDS = ("demo", "download", "prepare", "train", "train_classifier", "evaluate", "colorize",
+            "app")
 """Subcommand modules in ``colorizer.cli.commands``, in the order ``--help`` lists them."""
 
 
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    command = importlib.import_module(f"colorizer.cli.commands.{args.command}")
+    command = importlib.import_module(
+        f"colorizer.cli.commands.{args.command.replace('-', '_')}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

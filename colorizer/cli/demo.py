@@ -152,24 +152,6 @@ def set_batchnorm_momentum(model, momentum: float) -> None:
         stack.extend(getattr(layer, "layers", []))
 
 
-def scale_ab(model, factor: float):
-    """A copy of a regression colorizer whose ab output is multiplied by ``factor``.
-
-    The final ``Rescaling`` layer (named ``ab``, ``tanh * 128``) takes the factor into its
-    scale, so the saved model carries it and loads like any other.
-    """
-    import keras
-
-    config = model.get_config()
-    scaled = [layer for layer in config["layers"] if layer["name"] == "ab"]
-    if not scaled or scaled[0]["class_name"] != "Rescaling":
-        raise ValueError("only a regression colorizer (final Rescaling layer 'ab') can be scaled")
-    scaled[0]["config"]["scale"] = float(scaled[0]["config"]["scale"]) * factor
-    copy = keras.Model.from_config(config)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def validation_shrink(model, dataset) -> float:
     """The factor ``s`` in [0, 1] minimising the squared ab error of ``s * model(L)`` over
     ``dataset``: ``<p, t> / <p, p>``, summed over every pixel."""
@@ -208,7 +190,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
     from colorizer.evaluation.evaluate import evaluate
     from colorizer.evaluation.metrics import summary_markdown
     from colorizer.fileio import save_model
-    from colorizer.model.network import build_colorizer, count_macs, load_colorizer
+    from colorizer.model.network import (build_colorizer, count_macs, load_colorizer,
+                                         scale_colour)
     from colorizer.plots import plot_before_after
     from colorizer.training.config import TrainConfig
     from colorizer.training.train import train
@@ -242,7 +225,7 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
     selected = load_colorizer(best_path) if os.path.exists(best_path) else result.model
     shrink = validation_shrink(selected, val_ds) if config.shrink else 1.0
     if shrink < 1.0:
-        selected = scale_ab(selected, shrink)
+        selected = scale_colour(selected, shrink)
     save_model(selected, os.path.join(config.out, "model.keras"))
 
     evaluation = evaluate(selected, test_dir, os.path.join(config.out, "evaluation"),

@@ -1,7 +1,8 @@
 """Getting photos: parallel download of URL lists, and the dataset sources built on it.
 
-:func:`download_urls` fetches many image URLs with a bounded pool of threads. Each URL is tried
-with a timeout and retried with backoff on transient failures; the body must decode as an image
+:func:`download_urls` fetches many image URLs with a bounded pool of threads, through
+:mod:`colorizer.data.fetch` under its ``OWNER`` policy. Each URL is tried with an overall
+deadline and retried with backoff on transient failures; the body must decode as an image
 (an HTML error page saved as ``.jpg`` is a failure) and stay under a size cap; identical images
 are kept once; files appear atomically under safe names; ``manifest.jsonl`` records every URL's
 outcome, so running the same call again skips what is done and retries what failed.
@@ -20,13 +21,12 @@ import hashlib
 import io
 import logging
 import os
-import re
 import threading
 import time
-import urllib.parse
 from typing import Iterable
 
-from colorizer.data.fetch import FetchError, check_url, fetch_bytes
+from colorizer.data.fetch import (  # noqa: F401  (safe_file_name re-exported)
+    FetchError, check_url, fetch_bytes, safe_file_name)
 from colorizer.data.images import ImageReadError, decode_rgb
 from colorizer.data.manifest import DownloadReport, Manifest
 from colorizer.data.sources import (  # noqa: F401  (re-exported: the public face of downloading)
@@ -61,23 +61,6 @@ def read_url_list(path: str | os.PathLike) -> list[str]:
     with open(path, encoding="utf-8-sig") as f:
         lines = (line.split(" #")[0].strip() for line in f)
         return list(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
-
-
-def safe_file_name(url: str, extension: str = "") -> str:
-    """A file name for ``url`` that cannot leave its folder and never collides.
-
-    The readable part comes from the URL's last path segment, reduced to ``[A-Za-z0-9._-]``;
-    a hash of the whole URL makes it unique.
-
-    Example:
-        >>> safe_file_name("https://h/a/../../etc/passwd", ".jpg")
-        'passwd-33d7c1f1f7.jpg'
-    """
-    last = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
-    stem = os.path.splitext(last)[0]
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "image"
-    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:10]
-    return f"{stem}-{digest}{extension}"
 
 
 def _image_extension(data: bytes, url: str, min_side: int) -> str:
@@ -155,7 +138,7 @@ def download_urls(urls: Iterable[str], out_dir: str | os.PathLike, *, workers: i
         urls: http(s) URLs of images (others are recorded as failed, ``bad-scheme``).
         out_dir: The folder for the images and ``manifest.jsonl``.
         workers: Parallel downloads.
-        timeout: Seconds allowed for connecting and for each read of one request.
+        timeout: Seconds one request may take in all (connect, headers and body).
         retries: Extra attempts after a 5xx, 429, timeout or dropped connection; 4xx
             and non-images are not retried within a run.
         backoff: First retry delay in seconds; doubles with each retry.

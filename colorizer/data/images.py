@@ -4,6 +4,11 @@ Decoding goes through Pillow, which covers JPEG (CMYK too), PNG (8/16-bit, gray,
 RGBA), BMP, GIF (first frame), TIFF and WebP and applies the EXIF orientation, so a photo
 arrives upright whatever camera took it. Files are read with ``tf.io.gfile`` when TensorFlow
 is loaded, so ``gs://`` paths work too.
+
+Before any decoder runs, the header is read (:mod:`colorizer.data.image_header`) and a photo
+over the pixel cap (50 MP unless ``max_pixels`` says otherwise) is refused: a decompression
+bomb costs its few kilobytes, never the gigabytes of its pixels. Pillow's own global limit is
+left as Pillow sets it.
 """
 from __future__ import annotations
 
@@ -14,15 +19,31 @@ from typing import Iterable, Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from colorizer.data.image_header import (
+    MAX_PIXELS, HeaderError, ImageTooLargeError, check_pixels)
+
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 """File name endings treated as images when a folder is searched."""
 
-Image.MAX_IMAGE_PIXELS = 200_000_000  # allow big scans, still refuse decompression bombs
-
 
 class ImageReadError(ValueError):
     """A file could not be read as an image; the message names the file and the reason."""
+
+
+def check_header(data: bytes, name: str, max_pixels: int | None = MAX_PIXELS) -> None:
+    """Refuses ``data`` from its header alone: not an image, damaged, or over ``max_pixels``.
+
+    Raises:
+        ImageReadError: The message names ``name`` and the reason.
+    """
+    try:
+        check_pixels(data, max_pixels)
+    except ImageTooLargeError as error:
+        raise ImageReadError(f"{name}: {error}") from None
+    except HeaderError as error:
+        why = "empty file" if not data else str(error)
+        raise ImageReadError(f"{name}: not a readable image ({why})") from None
 
 
 def is_image_name(name: str) -> bool:
@@ -69,7 +90,8 @@ def read_bytes(path: str) -> bytes:
         return f.read()
 
 
-def decode_rgb(data: bytes, *, name: str = "<bytes>", max_side: int | None = None) -> np.ndarray:
+def decode_rgb(data: bytes, *, name: str = "<bytes>", max_side: int | None = None,
+               max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Decodes encoded image bytes to an upright uint8 RGB array ``(H, W, 3)``.
 
     Args:
@@ -78,10 +100,12 @@ def decode_rgb(data: bytes, *, name: str = "<bytes>", max_side: int | None = Non
         max_side: When given, JPEGs are decoded at a reduced scale (Pillow's draft mode)
             as long as both sides stay at least ``max_side``: much faster for big photos
             that will be shrunk anyway.
+        max_pixels: Images with more pixels are refused from their header, undecoded.
 
     Raises:
-        ImageReadError: The bytes are not a decodable image.
+        ImageReadError: The bytes are not a decodable image, or have too many pixels.
     """
+    check_header(data, name, max_pixels)
     try:
         with Image.open(io.BytesIO(data)) as image:
             if max_side and image.format == "JPEG":
@@ -93,7 +117,8 @@ def decode_rgb(data: bytes, *, name: str = "<bytes>", max_side: int | None = Non
         raise ImageReadError(f"{name}: not a readable image ({error})") from error
 
 
-def read_rgb(path: str | os.PathLike, *, max_side: int | None = None) -> np.ndarray:
+def read_rgb(path: str | os.PathLike, *, max_side: int | None = None,
+             max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Reads an image file to an upright uint8 RGB array ``(H, W, 3)``.
 
     Raises:
@@ -106,7 +131,7 @@ def read_rgb(path: str | os.PathLike, *, max_side: int | None = None) -> np.ndar
         raise ImageReadError(f"{path}: cannot read file ({error})") from error
     except Exception as error:  # tf.errors.* for remote paths
         raise ImageReadError(f"{path}: cannot read file ({error})") from error
-    return decode_rgb(data, name=path, max_side=max_side)
+    return decode_rgb(data, name=path, max_side=max_side, max_pixels=max_pixels)
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -126,7 +151,8 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def decode_photo(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
+def decode_photo(data: bytes, *, name: str = "<bytes>",
+                 max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Decodes image bytes to an upright array that keeps the file's precision.
 
     Unlike :func:`decode_rgb`, a gray file stays one channel (a third of the memory for big
@@ -138,9 +164,15 @@ def decode_photo(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
         Transparency is composited on white; CMYK is converted to RGB; animations give their
         first frame.
 
+    Args:
+        data: The encoded file.
+        name: Used in error messages.
+        max_pixels: Images with more pixels are refused from their header, undecoded.
+
     Raises:
-        ImageReadError: The bytes are not a decodable image.
+        ImageReadError: The bytes are not a decodable image, or have too many pixels.
     """
+    check_header(data, name, max_pixels)
     try:
         if _is_16_bit_colour_png(data) or _is_wide_colour_tiff(data):
             return _decode_wide_colour(data, name)
@@ -155,7 +187,7 @@ def decode_photo(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
         raise ImageReadError(f"{name}: not a readable image ({error})") from error
 
 
-def read_photo(path: str | os.PathLike) -> np.ndarray:
+def read_photo(path: str | os.PathLike, *, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Reads an image file with :func:`decode_photo` (full precision, gray kept gray).
 
     Raises:
@@ -166,7 +198,7 @@ def read_photo(path: str | os.PathLike) -> np.ndarray:
         data = read_bytes(path)
     except Exception as error:  # OSError locally, tf.errors.* for remote paths
         raise ImageReadError(f"{path}: cannot read file ({error})") from error
-    return decode_photo(data, name=path)
+    return decode_photo(data, name=path, max_pixels=max_pixels)
 
 
 def _photo_array(image: Image.Image) -> np.ndarray:

@@ -120,6 +120,13 @@ def resolve_source(source, split: str | None = None, *,
             raise FileNotFoundError(f"no {split or ''} shards found in {source}")
         return True, files
     files = resolve_files(source, split, seed=seed)
+    if not files and split is not None:
+        every = resolve_files(source, None)
+        if every:  # a folder of photos, none of which the path hash puts in this split
+            raise FileNotFoundError(
+                f"none of the {len(every)} images in {source} falls in split {split!r} (a "
+                f"folder is split by a hash of each file's path, as `colorizer train` splits "
+                f"it): to use them all, pass split=None (`--split all` on the command line)")
     if not files:
         raise FileNotFoundError(f"no images found in {source}" + (
             f" for split {split!r}" if split else ""))
@@ -127,15 +134,19 @@ def resolve_source(source, split: str | None = None, *,
 
 
 def source_length(source, split: str | None, from_shards: bool,
-                  files: Sequence[str]) -> int | None:
+                  files: Sequence[str], training_epoch: bool = False) -> int | None:
     """How many images ``source`` holds (of ``split``), or ``None`` when it does not say.
 
     Shards are counted by the ``index.json`` that ``colorizer prepare`` wrote beside them (every
     record in them was decoded once already), trusted only when it lists exactly the shard
-    files found. A folder of photos does not say: some of its files may turn out unreadable.
+    files found. A folder of photos says how many files it holds, not how many of them are
+    readable: its count is only given for a training epoch (``training_epoch``), which repeats
+    the photos and takes that many from the stream.
     """
     if not from_shards:
-        return None
+        # A training epoch repeats the photos and takes this many, so one that turns out
+        # unreadable is made up for by the next ones rather than shortening the epoch.
+        return len(files) if training_epoch else None
     if isinstance(source, (list, tuple)) or not tf.io.gfile.isdir(os.fspath(source)):
         return None
     try:
@@ -383,7 +394,7 @@ def make_dataset(
     # a short last batch would drop start the next epoch instead.
     epoch_batches = 0
     if training and not repeat and workers == 1:
-        count = source_length(source, split, from_shards, files)
+        count = source_length(source, split, from_shards, files, training_epoch=True)
         epoch_batches = (count // batch_size if drop_remainder
                          else -(-count // batch_size)) if count else 0
     if from_shards:

@@ -103,3 +103,32 @@ def export_samples(folder: str, specs=TRAIN_PHOTOS + HOLDOUT_PHOTOS, crops_per_p
             if not os.path.exists(crop_path):
                 Image.fromarray(crop).save(crop_path)
     return folder
+
+
+def export_sample_film(path: str, frames: int = 24, size: tuple[int, int] = (96, 128),
+                       spec: str = "skimage:coffee.png", fps: int = 24) -> str:
+    """Writes a short H.264 film of a camera panning over a sample photo (a film to try the
+    video path on without a download); an existing file is kept. Returns ``path``."""
+    if os.path.exists(path):
+        return path
+    import av
+    import numpy as np
+
+    from colorizer.data.images import read_rgb
+
+    photo = read_rgb(sample_path(spec))
+    height, width = size
+    step = max(1, (photo.shape[1] - width) // max(1, frames))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    partial = path + ".partial.mp4"
+    with av.open(partial, "w", format="mp4") as film:
+        stream = film.add_stream("libx264", rate=fps)
+        stream.height, stream.width, stream.pix_fmt = height, width, "yuv420p"
+        for t in range(frames):
+            crop = np.ascontiguousarray(photo[:height, t * step:t * step + width])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(crop, format="rgb24")):
+                film.mux(packet)
+        for packet in stream.encode(None):
+            film.mux(packet)
+    os.replace(partial, path)
+    return path

@@ -113,6 +113,10 @@ def download_oxford_pets(out_dir: str | os.PathLike, *,
     return images_dir
 
 
+_DRIVE_HINT = ("check that it is shared as 'Anyone with the link'; a much-downloaded file can "
+               "be blocked by Drive for a day: copy it to your own Drive and use that copy")
+
+
 class GdriveError(RuntimeError):
     """A Google Drive download failed (whichever gdown version reported it, and how)."""
 
@@ -125,8 +129,7 @@ def _call_gdown(function, what: str, **kwargs):
     """
     accepted = inspect.signature(function).parameters
     kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-    hint = ("check that it is shared as 'Anyone with the link'; a much-downloaded file can be "
-            "blocked by Drive for a day: copy it to your own Drive and use that copy")
+    hint = _DRIVE_HINT
     try:
         result = function(**kwargs)
     except Exception as error:  # gdown raises requests, OS and its own errors alike
@@ -135,6 +138,24 @@ def _call_gdown(function, what: str, **kwargs):
     if not result:
         raise GdriveError(f"downloading {what} from Google Drive failed; {hint}")
     return result
+
+
+def _check_drive_file(path: str) -> None:
+    """Refuses what a Drive download may leave instead of the file: an error or quota page
+    saved under the file's name (older gdown keeps any answer, a 404 included), or a file
+    named as an archive that is not one. The file is removed, so a rerun tries again."""
+    with open(path, "rb") as file:
+        head = file.read(512).lstrip().lower()
+    reason = None
+    if head.startswith((b"<!doctype html", b"<html")) and not path.lower().endswith(
+            (".html", ".htm")):
+        reason = "Drive answered with a web page (an error, a sign-in or a quota page)"
+    elif path.lower().endswith(ARCHIVE_SUFFIXES) and not is_archive(path):
+        reason = "the file is named as an archive but is not one (an error answer, or cut short)"
+    if reason:
+        os.remove(path)
+        raise GdriveError(f"downloading {os.path.basename(path)} from Google Drive failed: "
+                          f"{reason}; {_DRIVE_HINT}")
 
 
 def _drive_target(id_or_link: str, folder: bool) -> str:
@@ -182,6 +203,8 @@ def download_gdrive(id_or_link: str, out_dir: str | os.PathLike, *, folder: bool
     else:
         files = [_call_gdown(gdown.download, url, url=url, output=out_dir + os.sep,
                              quiet=quiet, fuzzy=True, resume=True)]
+    for path in files:
+        _check_drive_file(path)
     for path in files:
         if path.lower().endswith(ARCHIVE_SUFFIXES) and is_archive(path):
             extracted = extract_archive(path, out_dir)

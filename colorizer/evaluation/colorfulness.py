@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from colorizer.color import l_ab_to_rgb
+from colorizer.evaluation.rendering import render_rgb
 
 
 def colorfulness(rgb: np.ndarray) -> np.ndarray:
@@ -44,7 +44,8 @@ def colorfulness(rgb: np.ndarray) -> np.ndarray:
 
 
 def colorfulness_batches(model, dataset, progress: bool = True) -> dict[str, np.ndarray]:
-    """Colourfulness of a model's colorizations and of the true photos over (L, ab) batches.
+    """Colourfulness of a model's colorizations and of the true photos over (L, ab) batches,
+    rendered as ``colorize`` renders them (:func:`colorizer.evaluation.rendering.render_rgb`).
 
     Args:
         model: A colorizer (L -> ab).
@@ -62,5 +63,5 @@ def colorfulness_batches(model, dataset, progress: bool = True) -> dict[str, np.
         lightness = np.asarray(lightness, np.float32)
         pred_ab = np.asarray(model.predict_on_batch(lightness), np.float32)
         for name, ab in (("model", pred_ab), ("truth", np.asarray(true_ab, np.float32))):
-            values[name].extend(np.atleast_1d(colorfulness(l_ab_to_rgb(lightness, ab))).tolist())
+            values[name].extend(np.atleast_1d(colorfulness(render_rgb(lightness, ab))).tolist())
     return {name: np.asarray(v) for name, v in values.items()}

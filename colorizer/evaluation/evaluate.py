@@ -168,7 +168,7 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="auto",
             classes = {name: judge.top1(images) for name, images in rgb.items()}
             for name in ROWS:
                 hits = semantic_hits(classes[name], classes["truth"], batch_info["breed"],
-                                     batch_info["species"])
+                                     batch_info["species"], labels=judge.labels)
                 top1[name].extend(hits.pop("top1").astype(int).tolist())
                 if name == "truth":
                     hits.pop("agreement")  # always 1: nothing to learn
@@ -194,7 +194,8 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="auto",
                      "limit": limit, "ab_bin": 10.0, "occupied_ab_bins": histogram.occupied,
                      "classifier": None if judge is None else
                      {"name": judge.name, "weights": judge.weights,
-                      "input_size": list(judge.input_size)},
+                      "input_size": list(judge.input_size),
+                      "labels": None if judge.labels is None else list(judge.labels)},
                      "semantic_note": semantic_note},
         "images": count,
         "skipped": _unique_failures(stats),

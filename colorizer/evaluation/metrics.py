@@ -12,7 +12,9 @@ of ``N`` pixels:
   ``pixel_errors``).
 * ``auc`` / ``auc_rebalanced``: area under accuracy-vs-threshold over 0..150, plain and
   class-rebalanced (Zhang et al. 2016; see :mod:`colorizer.evaluation.auc`).
-* ``psnr``: on sRGB in [0, 1] after joining each ab with the image's true L, capped at
+* ``psnr``: on sRGB in [0, 1] after joining each ab with the image's true L and mapping
+  colours outside sRGB into it at constant L and hue, as ``colorizer colorize`` does (see
+  :mod:`colorizer.evaluation.rendering`), capped at
   :data:`PSNR_CAP_DB` (the PSNR of 8-bit rounding noise), so a perfect image counts in every
   mean instead of being an infinite value that averages drop.
 * ``ssim``: structural similarity on the same sRGB images (Wang et al. 2004: Gaussian window
@@ -23,7 +25,8 @@ of ``N`` pixels:
   difference to the ground truth's.
 * ``out_of_gamut``: the share of pixels whose Lab colour (true L, predicted ab) has no sRGB
   equivalent: some channel of the unclipped sRGB lies outside [0, 1] by more than
-  :data:`GAMUT_EPSILON`. Such pixels are shown clipped, i.e. with a shifted hue.
+  :data:`GAMUT_EPSILON`. Such pixels are rendered (and scored) with less chroma than
+  predicted.
 
 Every summary sets the model beside the **gray baseline** (ab = 0 everywhere, which is the
 grayscale input itself) and, where a metric has one, the **ground truth**.
@@ -38,9 +41,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from colorizer.color import l_ab_to_rgb, lab_to_rgb, lightness_to_gray_rgb
+from colorizer.color import lab_to_rgb
 from colorizer.evaluation.auc import accuracy_curves, area_under_curve
 from colorizer.evaluation.colorfulness import colorfulness  # noqa: F401  (part of this module's API)
+from colorizer.evaluation.rendering import render_rgb  # noqa: F401  (this module's API too)
 # Summaries live in their own module; these names are part of this module's interface too.
 from colorizer.evaluation.summaries import (  # noqa: F401
     DEFAULT_THRESHOLD, HIGHER_IS_BETTER, aggregate, describe, metric_label, summarize,
@@ -150,21 +154,6 @@ def out_of_gamut(lightness: np.ndarray, ab: np.ndarray,
     rgb = lab_to_rgb(lab, clip=False)
     outside = np.any((rgb < -epsilon) | (rgb > 1.0 + epsilon), axis=-1)
     return np.mean(outside, axis=(-2, -1))
-
-
-def render_rgb(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """sRGB in [0, 1] of L and ab, with pixels of ab = 0 exactly neutral (R = G = B).
-
-    The rounded sRGB matrix maps the D65 white a hair off neutral (about 1e-5); snapping
-    ab = 0 to the pure gray of its L keeps the gray baseline truly gray (colorfulness 0).
-    """
-    lightness = np.asarray(lightness, np.float32)
-    ab = np.asarray(ab, np.float32)
-    rgb = l_ab_to_rgb(lightness, ab)
-    neutral = np.all(ab == 0, axis=-1, keepdims=True)
-    if not neutral.any():
-        return rgb
-    return np.where(neutral, lightness_to_gray_rgb(lightness), rgb)
 
 
 def image_metrics(lightness: np.ndarray, pred_ab: np.ndarray, true_ab: np.ndarray,

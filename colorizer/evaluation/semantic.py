@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -63,6 +63,9 @@ class Classifier:
         preprocess: Maps float RGB in [0, 1] ``(B, H, W, 3)`` to the model's input.
         name: Shown in reports.
         weights: Description of the weights, shown in reports.
+        labels: The label of each output, for a classifier of its own labels (such as
+            ``("cat", "dog")``, see :mod:`colorizer.evaluation.stand_in`); ``None`` for
+            ImageNet's 1000 classes.
     """
 
     model: object
@@ -70,6 +73,7 @@ class Classifier:
     preprocess: Callable[[np.ndarray], np.ndarray] = caffe_preprocess
     name: str = "vgg16"
     weights: str = "imagenet"
+    labels: tuple[str, ...] | None = None
 
     def top1(self, rgb: np.ndarray) -> np.ndarray:
         """Top-1 class index of each image of a batch of float RGB in [0, 1]."""
@@ -161,8 +165,12 @@ def load_classifier(classifier="auto", weights: str | None = "imagenet", *,
                       getattr(classifier, "name", "classifier"), "given")
 
 
-def semantic_hits(top1: np.ndarray, truth_top1: np.ndarray, breeds, species) -> dict:
+def semantic_hits(top1: np.ndarray, truth_top1: np.ndarray, breeds, species,
+                  labels: Sequence[str] | None = None) -> dict:
     """Per-image semantic scores of one version of the images (model, gray or truth).
+
+    With ``labels`` (a classifier of its own labels), a species hit is a top-1 label equal to
+    the photo's species and a breed hit one equal to its breed.
 
     Args:
         top1: Its top-1 ImageNet classes, ``(B,)``.
@@ -170,6 +178,7 @@ def semantic_hits(top1: np.ndarray, truth_top1: np.ndarray, breeds, species) -> 
         breeds: Breed label per image (``""`` when unknown).
         species: ``"cat"``/``"dog"`` per image (``""`` when unknown: then taken from the
             breed when it is an Oxford-IIIT Pet breed).
+        labels: The classifier's label of each output, or ``None`` for ImageNet classes.
 
     Returns:
         ``{"top1", "breed_hit", "species_hit", "agreement"}`` arrays ``(B,)``; hits are 1.0
@@ -179,10 +188,17 @@ def semantic_hits(top1: np.ndarray, truth_top1: np.ndarray, breeds, species) -> 
     breed_hit = np.full(len(top1), np.nan)
     species_hit = np.full(len(top1), np.nan)
     for i, (predicted, breed, kind) in enumerate(zip(top1, breeds, species)):
+        kind = kind or (breed_species(breed) if breed else "")
+        if labels is not None:
+            said = labels[int(predicted)].strip().lower()
+            if breed and breed.lower() in {name.lower() for name in labels}:
+                breed_hit[i] = float(said == breed.lower())
+            if kind:
+                species_hit[i] = float(said == kind)
+            continue
         target = imagenet_class(breed) if breed else None
         if target is not None:
             breed_hit[i] = float(predicted == target)
-        kind = kind or (breed_species(breed) if breed else "")
         if kind in ("cat", "dog"):
             species_hit[i] = float(species_of_class(int(predicted)) == kind)
     return {"top1": top1.astype(np.float64), "breed_hit": breed_hit,

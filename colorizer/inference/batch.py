@@ -29,15 +29,23 @@ from typing import Iterator
 
 import numpy as np
 
+from colorizer.data.images import ImageReadError
+from colorizer.data.image_header import MAX_PIXELS
 from colorizer.fileio import write_text
+from colorizer.lease import FolderLease
 from colorizer.inference.full_resolution import (
-    DEFAULT_RENDER_SIZE, image_lightness, merge_lightness_ab, model_input, predict_ab_batch,
-    working_size)
-from colorizer.inference.inputs import DOWNLOAD_TIMEOUT_S, Source, collect_sources, read_source
-from colorizer.inference.outputs import colorized_tag, compare_image, write_image
+    DEFAULT_RENDER_SIZE, encode_lab, image_lightness, merge_lightness_ab, model_input,
+    predict_ab_batch, working_size)
+from colorizer.inference.guidance import BatchGuidance, Guidance
+from colorizer.inference.guided import guided_ab
+from colorizer.inference.hints import HintError
+from colorizer.inference.inputs import (
+    DOWNLOAD_TIMEOUT_S, Source, collect_sources, fetch_url, read_source)
+from colorizer.inference.video_io import VideoReadError, is_video_path
+from colorizer.inference.outputs import (
+    colorized_tag, compare_image, compare_names, write_image)
 
 MANIFEST_NAME = "manifest.jsonl"
-COMPARE_SUFFIX = ".compare.jpg"
 MAX_PENDING_PIXELS = 48_000_000
 """Full-size pixels held while batches fill up (~200 MB of L); reaching it runs the model."""
 READ_AHEAD = 2
@@ -56,6 +64,11 @@ class Entry:
     height: int | None = None
     seconds: float = 0.0
     reason: str | None = None
+    hints: dict | None = None
+    reference: str | None = None
+    reference_error: str | None = None
+    frames: int | None = None
+    fps: float | None = None
 
 
 @dataclasses.dataclass
@@ -82,6 +95,7 @@ class _Job:
     small: np.ndarray
     dtype: type
     seconds: float
+    guidance: Guidance | None = None
 
 
 def _image_size(path: str) -> tuple[int | None, int | None]:
@@ -94,36 +108,70 @@ def _image_size(path: str) -> tuple[int | None, int | None]:
         return None, None
 
 
-def _load(source: Source, render_size: int, timeout: float) -> _Job:
+def _skipped(source: Source, output: str, compare: str | None) -> Entry:
+    """The entry of an input whose output an earlier run wrote."""
+    frames = fps = None
+    if is_video_path(output):
+        from colorizer.inference.video_io import probe_video
+
+        try:
+            info = probe_video(output)
+            width, height, frames, fps = info.width, info.height, info.frames, float(info.fps)
+        except VideoReadError:
+            width = height = None
+    else:
+        width, height = _image_size(output)
+    return Entry(source.location, "skipped", source.output, compare, width, height,
+                 reason="output exists (use --overwrite to redo)", frames=frames, fps=fps)
+
+
+def _load(source: Source, render_size: int, timeout: float, max_pixels: int | None,
+          guide=None) -> _Job:
     start = time.perf_counter()
-    photo = read_source(source, timeout=timeout)
+    guidance = guide(source) if guide else None  # a malformed hints file fails this photo early
+    photo = read_source(source, timeout=timeout, max_pixels=max_pixels)
+    working_size(*photo.shape[:2], render_size)  # a strip is refused before any more memory
     lightness = image_lightness(photo)
     # 16-bit photos give 16-bit PNGs, so their fine tonal steps survive.
     wide = photo.dtype != np.uint8 and not source.output.lower().endswith((".jpg", ".jpeg"))
     del photo  # only L is needed from here on
     return _Job(source, lightness, model_input(lightness, render_size),
-                np.uint16 if wide else np.uint8, time.perf_counter() - start)
+                np.uint16 if wide else np.uint8, time.perf_counter() - start, guidance)
 
 
-def _read_ahead(sources: list[Source], render_size: int,
-                timeout: float) -> Iterator[tuple[Source, _Job | Exception]]:
+def _read_ahead(sources: list[Source], render_size: int, timeout: float,
+                max_pixels: int | None, guide=None) -> Iterator[tuple[Source, _Job | Exception]]:
     """Loads sources in a background thread, at most :data:`READ_AHEAD` ahead, in order."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         queue: collections.deque = collections.deque()
         items = iter(sources)
         for source in items:
-            queue.append((source, pool.submit(_load, source, render_size, timeout)))
+            queue.append((source, pool.submit(_load, source, render_size, timeout,
+                                              max_pixels, guide)))
             if len(queue) > READ_AHEAD:
                 break
         while queue:
             source, future = queue.popleft()
             next_source = next(items, None)
             if next_source is not None:
-                queue.append((next_source, pool.submit(_load, next_source, render_size, timeout)))
+                queue.append((next_source, pool.submit(_load, next_source, render_size, timeout,
+                                                        max_pixels, guide)))
             try:
                 yield source, future.result()
             except Exception as error:  # one bad input must not stop the others
                 yield source, error
+
+
+def _merge(job: _Job, ab_small: np.ndarray) -> np.ndarray:
+    """The photo's RGB: plain, or steered by its hints and reference."""
+    if job.guidance is None:
+        return merge_lightness_ab(job.lightness, ab_small, dtype=job.dtype)
+    hints = job.guidance.hints
+    try:
+        ab = guided_ab(job.lightness, ab_small, hints, job.guidance.reference)
+    except HintError as error:  # a point outside this photo: name the hints file
+        raise HintError(f"{hints.source}: {error}" if hints.source else str(error)) from None
+    return encode_lab(job.lightness, ab, dtype=job.dtype)
 
 
 def _reason(source: Source, error: BaseException) -> str:
@@ -132,10 +180,43 @@ def _reason(source: Source, error: BaseException) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
+def _colorize_film(model, source: Source, target: str, *, render_size: int, temporal: str,
+                   batch_size: int, tag: str | None, timeout: float, progress: bool,
+                   guidance: Guidance | None = None, reference_error: str | None = None
+                   ) -> Entry:
+    """Colorizes one film (a file, or a URL downloaded beside the output first), with its
+    hints following the motion and the reference guiding every frame, when given."""
+    from colorizer.inference.video import colorize_video
+
+    path, download = source.location, None
+    if source.is_url:
+        download = f"{target}.download-{os.getpid()}"
+        data = fetch_url(source.location, timeout=timeout)
+        with open(download, "wb") as file:
+            file.write(data)
+        del data
+        path = download
+    try:
+        result = colorize_video(model, path, target, render_size=render_size,
+                                temporal=temporal, batch_size=batch_size, comment=tag,
+                                progress=progress,
+                                hints=guidance.hints if guidance else None,
+                                reference=guidance.reference if guidance else None)
+    finally:
+        if download:
+            os.remove(download)
+    return Entry(source.location, "ok", source.output, None, result.width, result.height,
+                 round(result.seconds, 3), frames=result.frames, fps=float(result.fps),
+                 reference_error=reference_error,
+                 **(guidance.describe() if guidance else {}))
+
+
 def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.PathLike, *,
                     render_size: int = DEFAULT_RENDER_SIZE, compare: bool = False,
                     overwrite: bool = False, tag: bool = True, batch_size: int = 8,
-                    progress: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S) -> Manifest:
+                    progress: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S,
+                    max_pixels: int | None = MAX_PIXELS, guide: BatchGuidance | None = None,
+                    temporal: str = "flow") -> Manifest:
     """Colorizes files, folders (recursively) and http(s) URLs into ``out_dir``.
 
     Each output has its input's width and height (after EXIF orientation) and L; JPEG and PNG
@@ -147,12 +228,24 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
         inputs: Files, folders and URLs, mixed.
         out_dir: Output folder (created); ``manifest.jsonl`` is written there.
         render_size: The model's working size, a multiple of 32 (see ``infer.working_size``).
-        compare: Also write ``<name>.compare.jpg``: the gray input beside the result.
+        compare: Also write a side by side, the gray input beside the result:
+            ``a.compare.jpg`` for ``a.jpg``, ``a.png.compare.jpg`` for ``a.png`` (see
+            :func:`~colorizer.inference.outputs.compare_names`); films get none.
         overwrite: Redo inputs whose outputs exist (otherwise they are skipped).
         tag: Store a note in each output's metadata that a model colorized it.
         batch_size: Photos of the same working size run through the model together.
         progress: Show a progress bar.
-        timeout: Seconds to wait on a URL.
+        timeout: Seconds a URL's whole download may take (any address: the command line's
+            policy, :data:`colorizer.data.fetch.OWNER`).
+        max_pixels: Photos with more pixels fail, refused from their header before decoding
+            (``None``: no cap).
+        guide: Colour hints and a reference photo per input
+            (:class:`colorizer.inference.guidance.BatchGuidance`); the manifest records
+            which each output used. A bad hints file fails its photo alone; an unreadable
+            reference is reported once on stderr and in every entry
+            (``reference_error``), and the photos are colorized without it.
+        temporal: For films: ``flow`` steadies colour along the motion, ``none`` colours
+            every frame on its own (see :mod:`colorizer.inference.video`).
 
     Returns:
         The :class:`Manifest`, one entry per input in input order.
@@ -166,84 +259,109 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"--out must be a folder, but {out_dir} is a file")
     os.makedirs(out_dir, exist_ok=True)
-    sources = collect_sources(inputs, exclude=out_dir)
-    note = colorized_tag() if tag else None
-    entries: dict[str, Entry] = {}
-    bar = tqdm(total=len(sources), desc="colorize", unit="photo", disable=not progress)
+    # One run per output folder: two would rewrite one manifest, each without the other's
+    # photos.
+    with FolderLease(out_dir, purpose="colorize"):
+        sources = collect_sources(inputs, exclude=out_dir)
+        note = colorized_tag() if tag else None
+        entries: dict[str, Entry] = {}
+        bar = tqdm(total=len(sources), desc="colorize", unit="photo", disable=not progress)
 
-    def target(source: Source) -> str:
-        return os.path.join(out_dir, *source.output.split("/"))
+        def target(source: Source) -> str:
+            return os.path.join(out_dir, *source.output.split("/"))
 
-    def compare_of(source: Source) -> str | None:
-        return os.path.splitext(source.output)[0] + COMPARE_SUFFIX if compare else None
+        reference_error = guide.reference_error if guide else None
+        if reference_error:
+            bar.write(f"reference not used: {reference_error}; colorizing without it",
+                      file=sys.stderr)
+        pictured = [s for s in sources if not s.error and not is_video_path(s.output)]
+        compares = dict(zip((s.location for s in pictured),
+                            compare_names([s.output for s in pictured],
+                                          [s.location for s in pictured])))
 
-    def fail(source: Source, error: BaseException | str, seconds: float = 0.0) -> None:
-        reason = error if isinstance(error, str) else _reason(source, error)
-        entries[source.location] = Entry(source.location, "failed", seconds=round(seconds, 3),
-                                         reason=reason)
-        bar.write(f"failed: {source.location}: {reason}", file=sys.stderr)
-        bar.update()
+        def compare_of(source: Source) -> str | None:
+            return compares.get(source.location) if compare else None  # films get none
 
-    def finish(batch: list[_Job]) -> None:
-        start = time.perf_counter()
-        try:
-            ab = predict_ab_batch(model, np.stack([job.small for job in batch]))
-        except Exception as error:  # e.g. out of memory: these fail, the rest go on
-            for job in batch:
-                fail(job.source, error)
-            return
-        share = (time.perf_counter() - start) / len(batch)
-        for job, ab_small in zip(batch, ab):
-            begin = time.perf_counter()
+        def fail(source: Source, error: BaseException | str, seconds: float = 0.0) -> None:
+            reason = error if isinstance(error, str) else _reason(source, error)
+            entries[source.location] = Entry(source.location, "failed", seconds=round(seconds, 3),
+                                             reason=reason)
+            bar.write(f"failed: {source.location}: {reason}", file=sys.stderr)
+            bar.update()
+
+        def finish(batch: list[_Job]) -> None:
+            start = time.perf_counter()
             try:
-                rgb = merge_lightness_ab(job.lightness, ab_small, dtype=job.dtype)
-                write_image(target(job.source), rgb, tag=note)
-                if compare:
-                    write_image(os.path.join(out_dir, compare_of(job.source)),
-                                compare_image(job.lightness, rgb), tag=note)
-            except Exception as error:  # a full disk or a bad name fails this photo alone
-                fail(job.source, error)
-                continue
-            height, width = rgb.shape[:2]
-            seconds = job.seconds + share + time.perf_counter() - begin
-            entries[job.source.location] = Entry(
-                job.source.location, "ok", job.source.output, compare_of(job.source), width,
-                height, round(seconds, 3))
-            bar.update()
+                ab = predict_ab_batch(model, np.stack([job.small for job in batch]))
+            except Exception as error:  # e.g. out of memory: these fail, the rest go on
+                for job in batch:
+                    fail(job.source, error)
+                return
+            share = (time.perf_counter() - start) / len(batch)
+            for job, ab_small in zip(batch, ab):
+                begin = time.perf_counter()
+                try:
+                    rgb = _merge(job, ab_small)
+                    write_image(target(job.source), rgb, tag=note)
+                    if compare:
+                        write_image(os.path.join(out_dir, compare_of(job.source)),
+                                    compare_image(job.lightness, rgb), tag=note)
+                except Exception as error:  # a full disk or a bad name fails this photo alone
+                    fail(job.source, error)
+                    continue
+                height, width = rgb.shape[:2]
+                seconds = job.seconds + share + time.perf_counter() - begin
+                entries[job.source.location] = Entry(
+                    job.source.location, "ok", job.source.output, compare_of(job.source), width,
+                    height, round(seconds, 3), reference_error=reference_error,
+                    **(job.guidance.describe() if job.guidance else {}))
+                bar.update()
 
-    todo = []
-    for source in sources:
-        if source.error:
-            fail(source, source.error)
-        elif not overwrite and os.path.isfile(target(source)) and not (
-                compare and not os.path.isfile(os.path.join(out_dir, compare_of(source)))):
-            width, height = _image_size(target(source))
-            entries[source.location] = Entry(source.location, "skipped", source.output,
-                                             compare_of(source), width, height,
-                                             reason="output exists (use --overwrite to redo)")
-            bar.update()
-        else:
-            todo.append(source)
+        todo, films = [], []
+        for source in sources:
+            if source.error:
+                fail(source, source.error)
+            elif not overwrite and os.path.isfile(target(source)) and not (
+                    compare_of(source)
+                    and not os.path.isfile(os.path.join(out_dir, compare_of(source)))):
+                entries[source.location] = _skipped(source, target(source), compare_of(source))
+                bar.update()
+            elif is_video_path(source.output):
+                films.append(source)
+            else:
+                todo.append(source)
 
-    pending: dict[tuple[int, int], list[_Job]] = collections.defaultdict(list)
-    try:
-        for source, loaded in _read_ahead(todo, render_size, timeout):
-            if isinstance(loaded, Exception):
-                fail(source, loaded)
-                continue
-            group = pending[loaded.small.shape[:2]]
-            group.append(loaded)
-            if len(group) >= batch_size:
-                finish(pending.pop(loaded.small.shape[:2]))
-            elif sum(j.lightness.size for g in pending.values() for j in g) > MAX_PENDING_PIXELS:
-                while pending:
-                    finish(pending.popitem()[1])
-        while pending:
-            finish(pending.popitem()[1])
-    finally:
-        bar.close()
-        manifest = Manifest(os.path.join(out_dir, MANIFEST_NAME),
-                            [entries[s.location] for s in sources if s.location in entries])
-        write_text(manifest.path, "".join(json.dumps(dataclasses.asdict(e)) + "\n"
-                                          for e in manifest.entries))
-    return manifest
+        pending: dict[tuple[int, int], list[_Job]] = collections.defaultdict(list)
+        try:
+            for source, loaded in _read_ahead(todo, render_size, timeout, max_pixels, guide):
+                if isinstance(loaded, Exception):
+                    fail(source, loaded)
+                    continue
+                group = pending[loaded.small.shape[:2]]
+                group.append(loaded)
+                if len(group) >= batch_size:
+                    finish(pending.pop(loaded.small.shape[:2]))
+                elif sum(j.lightness.size for g in pending.values()
+                         for j in g) > MAX_PENDING_PIXELS:
+                    while pending:
+                        finish(pending.popitem()[1])
+            while pending:
+                finish(pending.popitem()[1])
+            for source in films:
+                try:
+                    entries[source.location] = _colorize_film(
+                        model, source, target(source), render_size=render_size, temporal=temporal,
+                        batch_size=batch_size, tag=note, timeout=timeout, progress=progress,
+                        guidance=guide(source) if guide else None,
+                        reference_error=reference_error)
+                except (VideoReadError, ImageReadError, OSError, HintError) as error:
+                    fail(source, error)
+                    continue
+                bar.update()
+        finally:
+            bar.close()
+            manifest = Manifest(os.path.join(out_dir, MANIFEST_NAME),
+                                [entries[s.location] for s in sources if s.location in entries])
+            write_text(manifest.path, "".join(json.dumps(dataclasses.asdict(e)) + "\n"
+                                              for e in manifest.entries))
+        return manifest

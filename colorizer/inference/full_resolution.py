@@ -33,6 +33,9 @@ from colorizer.gamut_mapping import lab_to_linear_in_gamut, max_chroma_table
 DEFAULT_RENDER_SIZE = 224
 """The model's working size: its input has about render_size^2 pixels (it trained at 224)."""
 SIDE_MULTIPLE = 32
+MAX_SIDE = 65_535
+"""Photos with a longer side are refused: it is the most a JPEG can hold, and it keeps every
+strip of the full-size work (one row at the least) small."""
 STRIP_PIXELS = 1 << 16
 """Pixels converted at once: a strip's float temporaries (under 1 MB each) stay in the CPU cache,
 which made the full-size conversion 2-3 times faster than strips of 1 << 18 pixels here."""
@@ -42,14 +45,31 @@ PARALLEL_PIXELS = 1 << 20
 
 def working_size(height: int, width: int, render_size: int = DEFAULT_RENDER_SIZE) -> tuple[int, int]:
     """The (height, width) the model sees: about ``render_size**2`` pixels, the photo's aspect,
-    each side a multiple of 32 and at least 32."""
+    each side a multiple of 32 and at least 32.
+
+    The area stays near ``render_size**2`` for any shape: when the short side is held at 32,
+    the long side is shortened to match (a very long photo is seen squeezed along its length),
+    so a photo of 1 x 50,000,000 pixels cannot become a model input of 32 x 1,583,904.
+
+    Raises:
+        ValueError: A bad ``render_size``, or a photo with a side longer than
+            :data:`MAX_SIDE` (the message says what to do).
+    """
     if render_size % SIDE_MULTIPLE or render_size <= 0:
         raise ValueError(f"render_size must be a positive multiple of {SIDE_MULTIPLE}, "
                          f"got {render_size}")
+    if height < 1 or width < 1:
+        raise ValueError(f"a photo of {width} x {height} pixels has no area")
+    if max(height, width) > MAX_SIDE:
+        raise ValueError(f"{width} x {height} pixels: a side longer than {MAX_SIDE} pixels (the "
+                         "most a JPEG can hold) is not colorized; crop it into shorter parts")
     scale = render_size / math.sqrt(height * width)
+    longest = max(SIDE_MULTIPLE, render_size * render_size // SIDE_MULTIPLE
+                  // SIDE_MULTIPLE * SIDE_MULTIPLE)
 
     def side(n: int) -> int:
-        return max(SIDE_MULTIPLE, int(round(n * scale / SIDE_MULTIPLE)) * SIDE_MULTIPLE)
+        return min(longest, max(SIDE_MULTIPLE, int(round(n * scale / SIDE_MULTIPLE))
+                                * SIDE_MULTIPLE))
 
     return side(height), side(width)
 
@@ -183,9 +203,22 @@ def merge_lightness_ab(lightness: np.ndarray, ab_small: np.ndarray, *,
     Returns:
         RGB ``(H, W, 3)`` of ``dtype``.
     """
+    return encode_lab(lightness, upscale_ab(ab_small, lightness.shape[:2]), dtype=dtype)
+
+
+def upscale_ab(ab_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Working-size ab ``(h, w, 2)`` upscaled smoothly (bicubic) to ``size`` = (H, W)."""
+    height, width = size
+    return cv2.resize(np.asarray(ab_small, np.float32), (width, height),
+                      interpolation=cv2.INTER_CUBIC).reshape(height, width, 2)
+
+
+def encode_lab(lightness: np.ndarray, ab: np.ndarray, *, dtype: type = np.uint8) -> np.ndarray:
+    """Full-size L ``(H, W, 1)`` and ab ``(H, W, 2)`` -> RGB ``(H, W, 3)`` of ``dtype``.
+
+    Colours outside sRGB lose chroma at constant L and hue, strip by strip, on every core.
+    """
     height, width = lightness.shape[:2]
-    ab = cv2.resize(np.asarray(ab_small, np.float32), (width, height),
-                    interpolation=cv2.INTER_CUBIC).reshape(height, width, 2)
     rgb = np.empty((height, width, 3), dtype)
     encode = _encode_uint8 if dtype == np.uint8 else _encode_uint16
     max_chroma_table()  # built once per process, here rather than by several strips at once
@@ -209,7 +242,8 @@ def _encode_uint16(linear: np.ndarray) -> np.ndarray:
     return (np.clip(srgb, 0.0, 1.0) * np.float32(65535.0) + np.float32(0.5)).astype(np.uint16)
 
 
-def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE) -> np.ndarray:
+def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE,
+             hints=None, reference=None) -> np.ndarray:
     """Colorizes one photo at its full resolution.
 
     Args:
@@ -218,10 +252,18 @@ def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE
             float in [0, 1]. A colour photo is made gray first.
         render_size: The model's working size (a multiple of 32): larger sees finer detail,
             smaller gives broader, steadier colour.
+        hints: Colour points and/or scribbles that steer the colour (see
+            :func:`colorizer.inference.guided.colorize_guided`).
+        reference: A colour photo of a similar scene whose colours steer the result.
 
     Returns:
         uint8 RGB ``(H, W, 3)`` whose CIE L equals the input's (up to 8-bit rounding).
     """
+    if hints is not None or reference is not None:
+        from colorizer.inference.guided import colorize_guided  # it builds on this module
+
+        return colorize_guided(model, image, hints=hints, reference=reference,
+                               render_size=render_size)
     lightness = image_lightness(image)
     ab_small = predict_ab_batch(model, model_input(lightness, render_size)[None])[0]
     return merge_lightness_ab(lightness, ab_small)

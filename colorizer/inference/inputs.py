@@ -15,18 +15,20 @@ import dataclasses
 import hashlib
 import os
 import posixpath
-import re
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import numpy as np
 
+from colorizer.data.fetch import (
+    ALLOWED_SCHEMES, HASH_LENGTH, OWNER, FetchError, FetchPolicy, fetch_bytes, safe_file_name)
+from colorizer.data.image_header import MAX_PIXELS
 from colorizer.data.images import (
     IMAGE_EXTENSIONS, ImageReadError, decode_photo, list_images, read_bytes)
+from colorizer.inference.video_io import is_video_path, list_videos, video_output_name
 
-URL_SCHEMES = ("http", "https")
-DOWNLOAD_TIMEOUT_S = 30.0
+URL_SCHEMES = ALLOWED_SCHEMES
+DOWNLOAD_TIMEOUT_S = 60.0
+"""Seconds one photo's whole download may take (connect, headers and body together)."""
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 """Largest photo accepted from a URL: a 200 MB file is far beyond any camera's JPEG."""
 KEPT_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -59,30 +61,29 @@ def is_url(text: str) -> bool:
 
 def output_name(name: str) -> str:
     """The output file name for an input file name: JPEG and PNG keep theirs, others get
-    ``.png`` added (``scan.tif`` -> ``scan.tif.png``), so ``x.tif`` and ``x.bmp`` stay apart."""
+    ``.png`` added (``scan.tif`` -> ``scan.tif.png``), so ``x.tif`` and ``x.bmp`` stay apart.
+    Films become MP4 (see :func:`colorizer.inference.video_io.video_output_name`)."""
+    if is_video_path(name):
+        return video_output_name(name)
     return name if name.lower().endswith(KEPT_EXTENSIONS) else name + ".png"
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 
 def url_output_name(url: str) -> str:
     """A safe, unique file name for a URL: ``https://h/a/Old%20photo.jpg?x=1`` ->
-    ``Old_photo-<hash>.jpg``; the hash covers the whole URL, query included."""
+    ``Old_photo-<hash>.jpg``; the hash covers the whole URL, query included (the one maker of
+    :func:`colorizer.data.fetch.safe_file_name`)."""
     last = posixpath.basename(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
-    stem, extension = os.path.splitext(last)
-    if extension.lower() not in IMAGE_EXTENSIONS:
-        stem, extension = last, ""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:60] or "photo"
-    return output_name(f"{stem}-{_short_hash(url)}{extension.lower()}" if extension
-                       else f"{stem}-{_short_hash(url)}")
+    extension = os.path.splitext(last)[1].lower()
+    if extension not in IMAGE_EXTENSIONS and not is_video_path(last):
+        extension = ""
+    return output_name(safe_file_name(url, extension))
 
 
 def _with_hash(output: str, location: str) -> str:
     folder, name = posixpath.split(output)
     stem, extension = posixpath.splitext(name)
-    return posixpath.join(folder, f"{stem}-{_short_hash(location)}{extension}")
+    digest = hashlib.sha1(location.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+    return posixpath.join(folder, f"{stem}-{digest}{extension}")
 
 
 def collect_sources(inputs: list[str | os.PathLike], *,
@@ -106,7 +107,7 @@ def collect_sources(inputs: list[str | os.PathLike], *,
         elif "://" in item and not item.startswith("gs://"):
             sources.append(Source(item, "", error="only http:// and https:// URLs are accepted"))
         elif os.path.isdir(item):
-            for path in list_images(item):
+            for path in sorted(list_images(item) + list_videos(item)):
                 if excluded and os.path.abspath(path).startswith(excluded):
                     continue
                 relative = os.path.relpath(path, item).replace(os.sep, "/")
@@ -139,52 +140,33 @@ def _unique_outputs(sources: list[Source]) -> list[Source]:
             if not s.error and counts[s.output.lower()] > 1 else s for s in unique]
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows redirects only to http(s), never to ``ftp:`` or ``file:``."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if not is_url(newurl):
-            raise urllib.error.URLError(f"refused redirect to {newurl}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def fetch_url(url: str, *, timeout: float = DOWNLOAD_TIMEOUT_S,
+def fetch_url(url: str, *, policy: FetchPolicy = OWNER, timeout: float = DOWNLOAD_TIMEOUT_S,
               max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
-    """Downloads one photo into memory.
+    """Downloads one photo into memory through :mod:`colorizer.data.fetch`.
 
     Args:
         url: An http(s) address.
-        timeout: Seconds to wait for the connection and for each read.
-        max_bytes: Larger responses are refused before they fill memory.
+        policy: :data:`~colorizer.data.fetch.OWNER` (the command line: any address) or
+            :data:`~colorizer.data.fetch.PUBLIC_ONLY` (the web app).
+        timeout: Seconds the whole download may take.
+        max_bytes: Larger responses are cut off while they stream.
 
     Raises:
-        ImageReadError: Another scheme, an HTTP error, a network failure, or too large.
+        ImageReadError: Another scheme, a refused address, an HTTP error, a network failure,
+            a deadline passed, or too large; the message names the URL.
     """
-    if not is_url(url):
-        raise ImageReadError(f"{url}: only http:// and https:// URLs are accepted")
-    from colorizer import __version__
-
-    opener = urllib.request.build_opener(_HttpOnlyRedirects)
-    request = urllib.request.Request(url, headers={"User-Agent": f"colorizer/{__version__}"})
     try:
-        with opener.open(request, timeout=timeout) as response:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise ImageReadError(f"{url}: larger than {max_bytes} bytes ({declared})")
-            data = response.read(max_bytes + 1)
-    except urllib.error.HTTPError as error:
-        raise ImageReadError(f"{url}: download failed (HTTP {error.code} {error.reason})") from error
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise ImageReadError(f"{url}: download failed ({reason})") from error
-    if len(data) > max_bytes:
-        raise ImageReadError(f"{url}: larger than {max_bytes} bytes")
+        data, _ = fetch_bytes(url, policy, timeout=timeout, max_bytes=max_bytes, retries=0)
+    except FetchError as error:
+        raise ImageReadError(str(error)) from error
     return data
 
 
-def read_source(source: Source, *, timeout: float = DOWNLOAD_TIMEOUT_S,
-                max_bytes: int = MAX_DOWNLOAD_BYTES) -> np.ndarray:
-    """Reads and decodes one input (see :func:`colorizer.data.images.decode_photo`).
+def read_source(source: Source, *, policy: FetchPolicy = OWNER,
+                timeout: float = DOWNLOAD_TIMEOUT_S, max_bytes: int = MAX_DOWNLOAD_BYTES,
+                max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
+    """Reads and decodes one input (see :func:`colorizer.data.images.decode_photo`); a photo
+    over ``max_pixels`` is refused from its header, before decoding.
 
     Raises:
         ImageReadError: It cannot be fetched, read or decoded; the message names it.
@@ -192,10 +174,11 @@ def read_source(source: Source, *, timeout: float = DOWNLOAD_TIMEOUT_S,
     if source.error:
         raise ImageReadError(f"{source.location}: {source.error}")
     if source.is_url:
-        data = fetch_url(source.location, timeout=timeout, max_bytes=max_bytes)
+        data = fetch_url(source.location, policy=policy, timeout=timeout,
+                         max_bytes=max_bytes)
     else:
         try:
             data = read_bytes(source.location)
         except Exception as error:  # OSError locally, tf.errors.* for gs:// paths
             raise ImageReadError(f"{source.location}: cannot read file ({error})") from error
-    return decode_photo(data, name=source.location)
+    return decode_photo(data, name=source.location, max_pixels=max_pixels)

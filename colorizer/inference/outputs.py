@@ -10,7 +10,9 @@ Example:
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import posixpath
 import struct
 import zlib
 
@@ -24,6 +26,36 @@ JPEG_QUALITY = 95
 COMPARE_MAX_SIDE = 1600
 """Longest side of each half of a side-by-side image: enough to judge, small to share."""
 _EXIF_DESCRIPTION, _EXIF_SOFTWARE = 0x010E, 0x0131
+COMPARE_SUFFIX = ".compare.jpg"
+
+
+def compare_names(outputs: list[str], locations: list[str]) -> list[str]:
+    """The side-by-side image's name for each output, distinct from each other and from every
+    output.
+
+    Like the outputs themselves, a name is kept where the format stays (``a.jpg`` ->
+    ``a.compare.jpg``) and extended where it changes (``a.png`` -> ``a.png.compare.jpg``,
+    ``a.jpeg`` -> ``a.jpeg.compare.jpg``), so photos that differ only by extension keep
+    separate images. A name that is still taken, by an output (an input called
+    ``a.compare.jpg``) or another side by side, gets a hash of its input's location.
+    Names are compared case-insensitively, as on macOS and Windows.
+
+    Args:
+        outputs: Output paths relative to the output folder, ``/``-separated, all distinct.
+        locations: The input of each output (a path or URL), for the hash.
+    """
+    taken = {output.lower() for output in outputs}
+    names = []
+    for output, location in zip(outputs, locations):
+        stem = output[:-len(".jpg")] if output.lower().endswith(".jpg") else output
+        name = stem + COMPARE_SUFFIX
+        if name.lower() in taken:
+            digest = hashlib.sha1(location.encode("utf-8")).hexdigest()[:8]
+            folder, base = posixpath.split(stem)
+            name = posixpath.join(folder, f"{base}-{digest}{COMPARE_SUFFIX}")
+        taken.add(name.lower())
+        names.append(name)
+    return names
 
 
 def colorized_tag() -> str:

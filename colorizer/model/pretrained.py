@@ -5,8 +5,9 @@ and, offline or behind a firewall, fails deep inside a model constructor with a 
 ``Exception("URL fetch failure ...")`` and a long traceback. This module is the one place that
 deals with that, in two ways:
 
-* ahead of any work, :func:`imagenet_weights` uses a cached file as is, or probes the download
-  site and only then lets ``keras.utils.get_file`` fetch it; :func:`imagenet_weights_available`
+* ahead of any work, :func:`imagenet_weights` uses a cached file whose MD5 is right, or probes
+  the download site and only then lets ``keras.utils.get_file`` fetch it, under a temporary
+  name that is renamed into the cache once the MD5 is checked; :func:`imagenet_weights_available`
   answers without downloading (``--classifier auto``, the demo's ``--weights auto``);
 * around a constructor, :func:`pretrained_weights` turns a failed download or an unreadable
   local weights file into a :class:`~colorizer.errors.WeightsUnavailableError` that says what
@@ -24,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import socket
@@ -40,6 +42,9 @@ KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-application
 URL_ENVIRONMENT = "COLORIZER_WEIGHTS_URL"
 """Environment variable that replaces :data:`KERAS_WEIGHTS_URL`."""
 PROBE_TIMEOUT = 10.0
+PARTIAL_DIR = ".partial"
+"""Folder inside Keras's ``models`` cache where downloads are written before their MD5 is
+checked."""
 """Seconds the download site has to answer before the weights count as unavailable."""
 
 IMAGENET_WEIGHTS = {
@@ -66,10 +71,43 @@ def weights_url(name: str) -> str:
     return base.rstrip("/") + "/" + IMAGENET_WEIGHTS[name][0]
 
 
+def file_md5(path: str | os.PathLike) -> str:
+    """The MD5 of a file's contents, in hex (read in 1 MiB blocks)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_verified: dict[tuple[str, int, int], bool] = {}
+"""Files whose hash was checked in this process, by (path, size, modification time)."""
+
+
+def _matches(path: str, md5: str) -> bool:
+    status = os.stat(path)
+    key = (path, status.st_size, status.st_mtime_ns)
+    if key not in _verified:
+        _verified[key] = file_md5(path) == md5
+    return _verified[key]
+
+
 def cached_weights(name: str) -> str | None:
-    """The path of the weights file ``name`` in Keras's cache, or ``None``."""
-    path = os.path.join(keras_cache_dir(), "models", os.path.basename(IMAGENET_WEIGHTS[name][0]))
-    return path if os.path.isfile(path) and os.path.getsize(path) > 0 else None
+    """The path of the weights file ``name`` in Keras's cache when its MD5 is the expected
+    one, else ``None``.
+
+    A file that does not match (a download cut short by a kill or a lost connection, left by
+    an older version or by Keras itself) does not count: it is downloaded again and replaced.
+    """
+    relative, md5 = IMAGENET_WEIGHTS[name]
+    path = os.path.join(keras_cache_dir(), "models", os.path.basename(relative))
+    if not os.path.isfile(path):
+        return None
+    if not _matches(path, md5):
+        log.warning("%s is incomplete or damaged (its MD5 is not %s): it will be downloaded "
+                    "again", path, md5)
+        return None
+    return path
 
 
 def download_problem(url: str, timeout: float = PROBE_TIMEOUT) -> str | None:
@@ -117,17 +155,58 @@ def imagenet_weights(name: str, timeout: float = PROBE_TIMEOUT) -> str:
     available, reason = imagenet_weights_available(name, timeout)
     if not available:
         raise WeightsUnavailableError(f"ImageNet weights for {name} unavailable: {reason}")
-    import keras
-
-    relative, md5 = IMAGENET_WEIGHTS[name]
     log.info("downloading %s", weights_url(name))
     try:
-        return keras.utils.get_file(os.path.basename(relative), weights_url(name),
-                                    cache_dir=keras_cache_dir(), cache_subdir="models",
-                                    file_hash=md5)
+        return _download(name)
     except Exception as error:  # urllib, HTTP and hash errors alike: the download failed
         raise WeightsUnavailableError(
             f"downloading ImageNet weights for {name} failed: {error}") from error
+
+
+def _download(name: str) -> str:
+    """Downloads the weights ``name`` under a temporary name, checks their MD5 and only then
+    renames them into the cache: a download cut short never sits under the real name.
+
+    The temporary file lives in ``models/.partial/`` and carries the process id, so two
+    processes never write one file, and the leftovers of killed downloads are removed.
+    """
+    import keras
+
+    relative, md5 = IMAGENET_WEIGHTS[name]
+    models = os.path.join(keras_cache_dir(), "models")
+    partial = os.path.join(models, PARTIAL_DIR)
+    os.makedirs(partial, exist_ok=True)  # Keras falls back to /tmp for a folder not yet made
+    _remove_abandoned(partial)
+    temporary_name = f"{os.path.basename(relative)}.{os.getpid()}"
+    temporary = os.path.join(partial, temporary_name)
+    try:
+        # get_file checks the MD5 and removes what it wrote when the download fails.
+        temporary = keras.utils.get_file(
+            temporary_name, weights_url(name), cache_dir=keras_cache_dir(),
+            cache_subdir=os.path.join("models", PARTIAL_DIR), file_hash=md5)
+        final = os.path.join(models, os.path.basename(relative))
+        os.replace(temporary, final)
+        return final
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _remove_abandoned(partial: str) -> None:
+    """Removes temporary downloads of processes that no longer exist (killed mid-download)."""
+    if not os.path.isdir(partial) or os.name != "posix":  # Windows' os.kill ends processes
+        return
+    for entry in os.listdir(partial):
+        pid = entry.rsplit(".", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(partial, entry))
+        except OSError:
+            pass  # alive (another user's) or unknowable: leave it
 
 def imagenet_weights_if_available(name: str,
                                    timeout: float = PROBE_TIMEOUT) -> tuple[str | None, str]:

@@ -16,7 +16,10 @@ Its random numbers come from a counter-based hash of (seed, step, image, draw) c
 32-bit integer ``keras.ops``, not from the backend's random generator: TensorFlow and JAX
 draw the same rotations, flips and noise for the same seed, a resumed run continues the
 sequence where the backup left it (the step counter is a weight of the layer), and no random
-state has to be threaded through a JAX step.
+state has to be threaded through a JAX step. The image is its index in the global batch:
+under a ``tf.distribute`` strategy each replica offsets its slice by its replica id, so the
+replicas draw different augmentations, the same ones one device would draw for the whole
+batch.
 
 Example:
     >>> augment = LabAugmentation(AugmentConfig(), seed=0)
@@ -126,6 +129,24 @@ def _gather_bilinear(images, transforms):
     return top * (1.0 - fy) + bottom * fy
 
 
+def _first_image_index(batch):
+    """Where this replica's images start in the global batch.
+
+    Under a ``tf.distribute`` strategy each replica runs the step on its own slice of the
+    global batch, in replica order, so replica ``r`` holds images ``r * batch`` onwards. JAX's
+    data parallelism (``keras.distribution``) runs the step on the global batch itself, as
+    does one device.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return 0
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: the whole batch is here
+        return 0
+    return ops.cast(context.replica_id_in_sync_group, "int32") * ops.cast(batch, "int32")
+
+
 @keras.saving.register_keras_serializable(package="colorizer")
 class LabAugmentation(keras.layers.Layer):
     """Random rotation, flips and L-noise of ``(L, ab)`` batches, in training only.
@@ -166,7 +187,10 @@ class LabAugmentation(keras.layers.Layer):
             return lightness, ab
         step = ops.add(self.step, 0)  # read now: the variable is advanced below
         batch = ops.shape(lightness)[0]
-        image_keys = (ops.cast(ops.arange(batch), "int32") * _IMAGE_MIX
+        # Each image is keyed by its place in the global batch: replicas draw apart, and a
+        # run on R replicas draws what one device would draw for the same global batch.
+        images = ops.cast(ops.arange(batch), "int32") + _first_image_index(batch)
+        image_keys = (images * _IMAGE_MIX
                       + step * _STEP_MIX + _wrap32(self.seed * _SEED_MIX))
         if self.config.rotation_degrees > 0 or self.config.horizontal_flip \
                 or self.config.vertical_flip:

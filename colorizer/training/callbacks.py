@@ -73,24 +73,55 @@ class BatchLossLogger(keras.callbacks.Callback):
         self._logged_step = self.step
 
 
+class LeaseGuard(keras.callbacks.Callback):
+    """Stops training, before anything more is written, once the run folder's lease was lost.
+
+    Another process took the folder over (its lease looked abandoned, or a user deleted
+    ``lease.json`` to start afresh): this run must not go on writing backups and logs there.
+    Put it first, so an epoch's end raises before the backup callback commits the epoch.
+
+    Args:
+        lease: The :class:`~colorizer.lease.FolderLease` held on the run folder.
+    """
+
+    def __init__(self, lease):
+        super().__init__()
+        self.lease = lease
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.lease.check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.lease.check()
+
+
 class BestModelCheckpoint(keras.callbacks.Callback):
     """Saves the model to ``path`` whenever ``monitor`` improves, atomically.
 
     The best value so far is kept in ``<path>.json`` so a resumed run does not overwrite a
     better model with a worse one.
 
+    An epoch a time limit stopped early is still validated by Keras and seen here: the weights
+    it stopped with (under a schedule that ends with the budget, the most annealed ones) become
+    the best model when their ``monitor`` is the best so far; ``<path>.json`` then says
+    ``"partial": true``.
+
     Args:
         path: The ``.keras`` file to write.
         monitor: The logged value to minimise.
         model_to_save: Save this model instead of the one being fit (a model sharing its
             layers, e.g. the ab-producing colorizer when fitting its logits view).
+        partial_epoch: Returns True for an epoch stopped before its end (e.g.
+            :meth:`TimeLimit.is_cut`).
     """
 
     def __init__(self, path: str, monitor: str = "val_loss",
-                 model_to_save: keras.Model | None = None):
+                 model_to_save: keras.Model | None = None,
+                 partial_epoch: Callable[[int], bool] | None = None):
         super().__init__()
         self.path, self.monitor = path, monitor
         self.model_to_save = model_to_save
+        self.partial_epoch = partial_epoch
         self.state_path = path + ".json"
         self.best = (read_json(self.state_path) or {}).get("best", math.inf)
 
@@ -100,8 +131,9 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             return
         self.best = float(value)
         save_model(self.model_to_save or self.model, self.path)
-        write_json(self.state_path, {"best": self.best, "epoch": epoch + 1,
-                                     "monitor": self.monitor})
+        write_json(self.state_path, {
+            "best": self.best, "epoch": epoch + 1, "monitor": self.monitor,
+            "partial": bool(self.partial_epoch and self.partial_epoch(epoch))})
 
 
 class TimeLimit(keras.callbacks.Callback):

@@ -1,7 +1,9 @@
 """Settings of the optimisation, and the named presets (data + model + training).
 
 ``paper`` is the set-up of the paper (224x224, DenseNet121 with ImageNet weights, MSE, the four
-augmentations, about forty epochs); ``smoke`` is the same code path shrunk for CI and CPUs.
+augmentations, about forty epochs); ``budget`` the best colour found for a fixed time without
+pretrained weights (128x128, regression, cosine schedule over ``max_minutes``, colour
+gain chosen on validation); ``smoke`` is the same code path shrunk for CI and CPUs.
 
 Example:
     >>> preset = get_preset("smoke")
@@ -34,6 +36,15 @@ class TrainConfig:
         lr_scaling: How ``learning_rate`` (tuned for one replica's batch) grows with the
             replicas of a ``tf.distribute`` strategy: ``"linear"``, ``"sqrt"`` or ``"none"``
             (see :func:`colorizer.training.distribute.scaled_learning_rate`).
+        schedule: ``"constant"`` (Adam at ``learning_rate`` throughout, the paper) or
+            ``"cosine"``: a warm-up, then a cosine decay that ends with the budget, the
+            minutes of ``max_minutes`` when set, else the epochs (see
+            :mod:`colorizer.training.schedule`).
+        warmup_steps: Steps of the cosine schedule's linear warm-up.
+        tune_colour: After training, tune the saved models' colour on the validation data
+            (see :mod:`colorizer.training.colour_tuning`): the classification head's
+            temperature (the most vivid that beats gray on ab RMSE and PSNR), or the
+            regression head's colour gain (the largest that keeps half its lead over gray).
     """
 
     epochs: int = 40
@@ -43,6 +54,15 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     max_minutes: float | None = None
     lr_scaling: str = "linear"
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    tune_colour: bool = False
+
+    def __post_init__(self):
+        from colorizer.training.schedule import SCHEDULES
+
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +79,17 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "paper": Preset(DataConfig(), ModelConfig(), TrainConfig(epochs=40, freeze_encoder_epochs=2)),
+    # The best colour for a fixed time on a CPU, without pretrained weights (measured in
+    # benchmarks/learned_colour.py): small crops for many steps, the paper's regression (on a
+    # short budget, classification's vivid mistakes cost more than gray), a schedule that ends
+    # annealed when the minutes run out, then a colour gain chosen on validation, which buys
+    # back the saturation that MSE's averaging takes.
+    "budget": Preset(
+        DataConfig(image_size=128, batch_size=32),
+        ModelConfig(weights=None, head="regression"),
+        TrainConfig(epochs=200, learning_rate=1e-3, freeze_encoder_epochs=0, max_minutes=30.0,
+                    schedule="cosine", warmup_steps=50, tune_colour=True),
+    ),
     "smoke": Preset(
         DataConfig(image_size=64, batch_size=8, shuffle_buffer=64),
         ModelConfig(weights=None),
@@ -68,8 +99,49 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
-    """Returns the preset called ``name`` (``paper`` or ``smoke``)."""
+    """Returns the preset called ``name`` (``paper``, ``budget`` or ``smoke``)."""
     try:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
+
+
+FORM_FIELDS = {
+    "head": ("model", "head"), "weights": ("model", "weights"),
+    "image_size": ("data", "image_size"), "batch_size": ("data", "batch_size"),
+    "epochs": ("train", "epochs"), "learning_rate": ("train", "learning_rate"),
+    "freeze_encoder_epochs": ("train", "freeze_encoder_epochs"),
+}
+"""The settings a notebook's form shows, and where each lives in a :class:`Preset`."""
+
+
+def form_preset(name: str, **form: Any) -> Preset:
+    """The preset ``name`` under a notebook form whose fields show the ``paper`` preset.
+
+    A field left at the paper's value takes the preset's own; a field the user changed wins,
+    as an option given on the command line does. ``weights="none"`` means no weights.
+
+    Args:
+        name: The preset (``paper``, ``budget``, ``smoke``).
+        **form: Values of :data:`FORM_FIELDS` from the form.
+
+    Returns:
+        The preset with the changed fields in.
+
+    Example:
+        >>> form_preset("budget", image_size=224, head="regression").model.head
+        'regression'
+        >>> form_preset("budget", image_size=224, head="regression").data.image_size
+        128
+    """
+    paper, chosen = get_preset("paper"), get_preset(name)
+    sections = {"data": chosen.data, "model": chosen.model, "train": chosen.train}
+    for key, value in form.items():
+        if key not in FORM_FIELDS:
+            raise ValueError(f"unknown form field {key!r}; use one of {sorted(FORM_FIELDS)}")
+        section, field = FORM_FIELDS[key]
+        if key == "weights" and isinstance(value, str) and value.lower() == "none":
+            value = None
+        if value != getattr(getattr(paper, section), field):
+            sections[section] = dataclasses.replace(sections[section], **{field: value})
+    return Preset(sections["data"], sections["model"], sections["train"])

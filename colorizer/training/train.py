@@ -36,6 +36,10 @@ with ``R`` replicas (``tf.distribute`` or JAX data parallelism) the dataset's ba
 learning rate is scaled by ``TrainConfig.lr_scaling`` (linear by default: ``R`` times the rate
 tuned for one replica's batch). On several machines only the chief writes ``run_dir``; each
 other worker keeps its own copy of the folder in ``run_dir/worker-N``.
+
+One process trains in a folder at a time: it holds ``run_dir/lease.json`` while it runs, and a
+second trainer on the same folder stops with a message naming the first one's host and start
+time (see :mod:`colorizer.lease`).
 """
 from __future__ import annotations
 
@@ -50,13 +54,15 @@ import numpy as np
 
 from colorizer.data.config import AugmentConfig
 from colorizer.fileio import save_model, write_json
+from colorizer.lease import FolderLease
 from colorizer.model.config import ModelConfig
 from colorizer.model.network import build_colorizer, head_of, logits_model, set_encoder_trainable
 from colorizer.training import distribute
 from colorizer.training.augmentation import AugmentedTraining, LabAugmentation, augments
 from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
 from colorizer.training.callbacks import (
-    BatchLossLogger, BestModelCheckpoint, ColorizerCallback, HistoryLogger, TimeLimit)
+    BatchLossLogger, BestModelCheckpoint, ColorizerCallback, HistoryLogger, LeaseGuard,
+    TimeLimit)
 from colorizer.training.config import TrainConfig
 from colorizer.training.run_settings import CONFIG_FILE, check_run_settings, data_settings
 
@@ -207,6 +213,9 @@ def train(
         A :class:`TrainResult`.
 
     Raises:
+        FolderInUseError: Another live process trains in ``run_dir`` (see
+            :mod:`colorizer.lease`); its host and start time are named.
+        LeaseLostError: Another process took ``run_dir`` over while this one trained.
         RunSettingsError: ``run_dir`` holds training done with another head, image size,
             batch size, initial weights or frozen-encoder phase.
 
@@ -221,104 +230,127 @@ def train(
     run_dir = os.fspath(run_dir) if is_chief else os.path.join(os.fspath(run_dir),
                                                                f"worker-{worker}")
     os.makedirs(run_dir, exist_ok=True)
-    replicas = strategy.num_replicas_in_sync
-    learning_rate = distribute.scaled_learning_rate(train_config.learning_rate, replicas,
-                                                    train_config.lr_scaling)
-    policy = (distribute.resolve_mixed_precision(mixed_precision, strategy) if model is None
-              else model.dtype_policy.name)
-    xla = distribute.resolve_xla(jit_compile, strategy)
-    on_device = augments(augment)
-    config = {
-        "model": {**dataclasses.asdict(model_config),
-                  **({"head": head_of(model)} if model is not None else {})},
-        "train": dataclasses.asdict(train_config),
-        "data": {**data_settings(train_data.element_spec, replicas),
-                 "augment_on": "device" if on_device else "host",
-                 **({"device_augment": dataclasses.asdict(augment)} if on_device else {})},
-        "replicas": replicas, "strategy": type(strategy).__name__,
-        "backend": keras.backend.backend(),
-        "learning_rate": learning_rate, "dtype_policy": policy, "jit_compile": xla}
-    if model is not None:
-        config["model"].pop("weights")  # the model given holds its own
-    check_run_settings(run_dir, config)  # before anything is built or overwritten
-    write_json(os.path.join(run_dir, CONFIG_FILE), config)
-    if distribute.needs_static_batches(strategy) and val_data is not None:
-        val_data = distribute.static_batches(val_data, train_data)
+    # One trainer per folder: a second one (a Colab runtime still running after a
+    # disconnect, say) would delete this one's backups and interleave its logs.
+    with FolderLease(run_dir, purpose="training") as lease:
+        replicas = strategy.num_replicas_in_sync
+        learning_rate = distribute.scaled_learning_rate(train_config.learning_rate, replicas,
+                                                        train_config.lr_scaling)
+        policy = (distribute.resolve_mixed_precision(mixed_precision, strategy) if model is None
+                  else model.dtype_policy.name)
+        xla = distribute.resolve_xla(jit_compile, strategy)
+        on_device = augments(augment)
+        config = {
+            "model": {**dataclasses.asdict(model_config),
+                      **({"head": head_of(model)} if model is not None else {})},
+            "train": dataclasses.asdict(train_config),
+            "data": {**data_settings(train_data.element_spec, replicas),
+                     "augment_on": "device" if on_device else "host",
+                     **({"device_augment": dataclasses.asdict(augment)} if on_device else {})},
+            "replicas": replicas, "strategy": type(strategy).__name__,
+            "backend": keras.backend.backend(),
+            "learning_rate": learning_rate, "dtype_policy": policy, "jit_compile": xla}
+        if model is not None:
+            config["model"].pop("weights")  # the model given holds its own
+        check_run_settings(run_dir, config)  # before anything is built or overwritten
+        write_json(os.path.join(run_dir, CONFIG_FILE), config)
+        if distribute.needs_static_batches(strategy) and val_data is not None:
+            val_data = distribute.static_batches(val_data, train_data)
 
-    with strategy.scope(), distribute.dtype_policy(policy):
-        if model is None:
-            model = build_colorizer(model_config.weights,
-                                    decoder_filters=model_config.decoder_filters,
-                                    head=model_config.head,
-                                    temperature=model_config.temperature)
-        # The classification colorizer is fit through its logits view (same weights).
-        classification = head_of(model) == "classification"
-        fit_model = logits_model(model) if classification else model
-        if on_device:  # the augmentation in front: fit on (L, ab) pairs
-            fit_model = AugmentedTraining(
-                fit_model, LabAugmentation(augment, seed=augment_seed, name="augmentation"),
-                name="augmented_training")
-    class_weights = None
-    if classification:
-        from colorizer.model.classification import rebalancing_weights
+        with strategy.scope(), distribute.dtype_policy(policy):
+            if model is None:
+                model = build_colorizer(model_config.weights,
+                                        decoder_filters=model_config.decoder_filters,
+                                        head=model_config.head,
+                                        temperature=model_config.temperature)
+            # The classification colorizer is fit through its logits view (same weights).
+            classification = head_of(model) == "classification"
+            fit_model = logits_model(model) if classification else model
+            if on_device:  # the augmentation in front: fit on (L, ab) pairs
+                fit_model = AugmentedTraining(
+                    fit_model, LabAugmentation(augment, seed=augment_seed, name="augmentation"),
+                    name="augmented_training")
+        class_weights = None
+        if classification:
+            from colorizer.model.classification import rebalancing_weights
 
-        class_weights = rebalancing_weights(run_ab_distribution(run_dir, train_data,
-                                                                ab_distribution))
+            class_weights = rebalancing_weights(run_ab_distribution(run_dir, train_data,
+                                                                    ab_distribution))
 
-    monitor = "val_loss" if val_data is not None else "loss"
-    time_limit = TimeLimit(train_config.max_minutes) if train_config.max_minutes else None
-    history_csv = os.path.join(run_dir, "history.csv")
-    batch_csv = os.path.join(run_dir, "batch_loss.csv")
-    cut = time_limit.is_cut if time_limit else None
-    for callback in extra_callbacks:
-        if isinstance(callback, ColorizerCallback):
-            callback.colorizer = model  # figures predict ab, not the logits being fit
-    shared_callbacks = [
-        HistoryLogger(history_csv, skip_epoch=cut),
-        BatchLossLogger(batch_csv, os.path.join(run_dir, "loss.png"),
-                        every=train_config.batch_log_every),
-        BestModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor=monitor,
-                            model_to_save=model),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), update_freq="epoch"),
-        *([time_limit] if time_limit else []),
-        *extra_callbacks,
-    ]
+        monitor = "val_loss" if val_data is not None else "loss"
+        time_limit = TimeLimit(train_config.max_minutes) if train_config.max_minutes else None
+        history_csv = os.path.join(run_dir, "history.csv")
+        batch_csv = os.path.join(run_dir, "batch_loss.csv")
+        cut = time_limit.is_cut if time_limit else None
+        for callback in extra_callbacks:
+            if isinstance(callback, ColorizerCallback):
+                callback.colorizer = model  # figures predict ab, not the logits being fit
+        schedule = None
+        if train_config.schedule == "cosine":
+            from colorizer.training.schedule import BudgetSchedule
 
-    start_epoch = 0
-    fit_train, fit_val = train_data, val_data
-    if on_device:
-        from colorizer.data.pipeline import pairs_as_inputs
+            schedule = BudgetSchedule(learning_rate, minutes=train_config.max_minutes,
+                                      total_epochs=train_config.epochs,
+                                      warmup_steps=train_config.warmup_steps)
+        shared_callbacks = [
+            LeaseGuard(lease),
+            *([schedule] if schedule else []),  # first: a lost lease stops the epoch before anything is saved
+            HistoryLogger(history_csv, skip_epoch=cut),
+            BatchLossLogger(batch_csv, os.path.join(run_dir, "loss.png"),
+                            every=train_config.batch_log_every),
+            BestModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor=monitor,
+                                model_to_save=model, partial_epoch=cut),
+            keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), update_freq="epoch"),
+            *([time_limit] if time_limit else []),
+            *extra_callbacks,
+        ]
 
-        fit_train = pairs_as_inputs(train_data)
-        fit_val = pairs_as_inputs(val_data) if val_data is not None else None
-    for phase, end_epoch, encoder_trainable in _phases(train_config):
-        with strategy.scope():
-            set_encoder_trainable(model, encoder_trainable)
-            if classification:
-                compile_classifier(fit_model, learning_rate, class_weights, jit_compile=xla)
-            else:
-                compile_colorizer(fit_model, learning_rate, jit_compile=xla)
-        if distribute.is_multi_worker(strategy):
-            distribute.prepare_multi_worker_fit(fit_model, fit_train, strategy)
-        # Backup last: an epoch is only committed once every other callback has seen it.
-        backup_dir = os.path.join(run_dir, "backup", phase)
-        backup = AtomicBackupAndRestore(backup_dir, skip_epoch=cut)
-        resume = max(saved_epoch(backup_dir) or 0, start_epoch)
-        if resume < end_epoch:
-            # Epochs logged after the last backup will be trained again: log them once only.
-            trim_csv(history_csv, "epoch", resume)  # 0-based epochs
-            trim_csv(batch_csv, "epoch", resume + 1)  # 1-based epochs
-        fit_model._initial_epoch = None  # a previous phase's restore must not leak into this one
-        log.info("phase %s: epochs %d-%d, encoder %s", phase, start_epoch + 1, end_epoch,
-                 "trainable" if encoder_trainable else "frozen")
-        fit_model.fit(fit_train, validation_data=fit_val, epochs=end_epoch,
-                  initial_epoch=start_epoch, steps_per_epoch=train_config.steps_per_epoch,
-                  callbacks=[*shared_callbacks, backup], verbose=verbose)
-        start_epoch = end_epoch
-        if time_limit and time_limit.stopped_early:
-            break
+        start_epoch = 0
+        fit_train, fit_val = train_data, val_data
+        if on_device:
+            from colorizer.data.pipeline import pairs_as_inputs
 
-    save_model(model, os.path.join(run_dir, "model.keras"))
-    return TrainResult(model, run_dir, read_history(os.path.join(run_dir, "history.csv")),
-                       stopped_early=bool(time_limit and time_limit.stopped_early),
-                       fit_model=fit_model)
+            fit_train = pairs_as_inputs(train_data)
+            fit_val = pairs_as_inputs(val_data) if val_data is not None else None
+        for phase, end_epoch, encoder_trainable in _phases(train_config):
+            with strategy.scope():
+                set_encoder_trainable(model, encoder_trainable)
+                if classification:
+                    compile_classifier(fit_model, learning_rate, class_weights, jit_compile=xla)
+                else:
+                    compile_colorizer(fit_model, learning_rate, jit_compile=xla)
+            if distribute.is_multi_worker(strategy):
+                distribute.prepare_multi_worker_fit(fit_model, fit_train, strategy)
+            # Backup last: an epoch is only committed once every other callback has seen it.
+            backup_dir = os.path.join(run_dir, "backup", phase)
+            backup = AtomicBackupAndRestore(backup_dir, skip_epoch=cut)
+            resume = max(saved_epoch(backup_dir) or 0, start_epoch)
+            if resume < end_epoch:
+                # Epochs logged after the last backup will be trained again: log them once only.
+                trim_csv(history_csv, "epoch", resume)  # 0-based epochs
+                trim_csv(batch_csv, "epoch", resume + 1)  # 1-based epochs
+            # A previous phase's restore must not leak into this one.
+            fit_model._initial_epoch = None
+            log.info("phase %s: epochs %d-%d, encoder %s", phase, start_epoch + 1, end_epoch,
+                     "trainable" if encoder_trainable else "frozen")
+            fit_model.fit(fit_train, validation_data=fit_val, epochs=end_epoch,
+                      initial_epoch=start_epoch, steps_per_epoch=train_config.steps_per_epoch,
+                      callbacks=[*shared_callbacks, backup], verbose=verbose)
+            start_epoch = end_epoch
+            if time_limit and time_limit.stopped_early:
+                break
+
+        save_model(model, os.path.join(run_dir, "model.keras"))
+        if train_config.tune_colour and val_data is not None and is_chief:
+            from colorizer.training.colour_tuning import tune_saved_models
+
+            choices, model = tune_saved_models(run_dir, model, val_data)
+            for name, choice in choices.items():
+                setting = (f"temperature {choice['temperature']:.2f}" if "temperature" in choice
+                           else f"colour gain {choice['gain']:.2f}")
+                log.info("%s: %s chosen on the validation data%s", name, setting,
+                         "" if choice["beats_gray"] else " (it does not beat gray there: the "
+                         "candidate of the lowest ab RMSE kept)")
+        return TrainResult(model, run_dir, read_history(os.path.join(run_dir, "history.csv")),
+                           stopped_early=bool(time_limit and time_limit.stopped_early),
+                           fit_model=fit_model)

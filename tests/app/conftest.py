@@ -2,6 +2,7 @@
 127.0.0.1 at a free port, closed (and its files deleted) at the end of the session."""
 from __future__ import annotations
 
+import random
 import socket
 
 import keras
@@ -9,12 +10,38 @@ import pytest
 
 from colorizer.fileio import save_model
 from colorizer.model.network import build_colorizer
+from tests.loopback import LoopbackServer
+
+
+_PORTS = random.SystemRandom()  # not the global generator: the tests seed that one alike
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range (32768 up on Linux): a port from
+    that range can be taken, between this probe and the server's bind, by any outgoing
+    connection of a test running beside this one (a browser opens dozens)."""
+    while True:
+        port = _PORTS.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def launch_on_a_free_port(*args, **kwargs):
+    """``launch`` on :func:`free_port`, with a fresh port should another process take that
+    one first (the error says the port is taken; a second try settles it)."""
+    from colorizer.app import launch
+    from colorizer.errors import ColorizerError
+
+    for attempt in range(3):
+        try:
+            return launch(*args, port=free_port(), **kwargs)
+        except ColorizerError as error:
+            if "port is taken" not in str(error) or attempt == 2:
+                raise
 
 
 def toned_down_model(**build_kwargs) -> keras.Model:
@@ -41,10 +68,19 @@ def model_file(model, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def running_app(model_file):
-    """The app as `colorizer app --model FILE` starts it, from the saved file."""
-    from colorizer.app import launch
+def photo_host():
+    """A server on 127.0.0.1 that the running app treats as a public site: the app refuses
+    every other address inside the network, as it would for any visitor."""
+    server = LoopbackServer().start()
+    yield server
+    server.stop()
 
-    app = launch(model_file, host="127.0.0.1", port=free_port(), block=False, quiet=True)
+
+@pytest.fixture(scope="session")
+def running_app(model_file, photo_host):
+    """The app as `colorizer app --model FILE` starts it, from the saved file, except that
+    links may reach ``photo_host``."""
+    app = launch_on_a_free_port(model_file, host="127.0.0.1", block=False, quiet=True,
+                                allow_internal=(photo_host.address,))
     yield app
     app.close()

@@ -16,7 +16,7 @@ from skimage import data
 from skimage.color import rgb2lab
 
 from colorizer.cli import main
-from tests.app.conftest import free_port, toned_down_model
+from tests.app.conftest import launch_on_a_free_port, toned_down_model
 from tests.loopback import loopback  # noqa: F401  (fixture)
 
 
@@ -86,18 +86,19 @@ def test_bad_files_get_a_message_and_the_app_keeps_serving(client, tmp_path):
     assert all(os.path.getsize(p) > 0 for p in pair)
 
 
-def test_several_photos_and_links_give_each_file_and_one_zip(client, tmp_path, loopback):
+def test_several_photos_and_links_give_each_file_and_one_zip(client, tmp_path, photo_host):
     jpeg = io.BytesIO()
     Image.fromarray(data.coffee()[::2, ::2]).save(jpeg, "JPEG", quality=90)
-    loopback.add("/cup.jpg", jpeg.getvalue())
-    loopback.add("/gone.jpg", status=404)
-    urls = "\n".join([loopback.url("/cup.jpg"), loopback.url("/gone.jpg"), "ftp://x/y.jpg"])
+    photo_host.add("/cup.jpg", jpeg.getvalue())
+    photo_host.add("/gone.jpg", status=404)
+    urls = "\n".join([photo_host.url("/cup.jpg"), photo_host.url("/gone.jpg"),
+                      "ftp://x/y.jpg"])
     first = _save(data.camera()[::4, ::4], tmp_path / "camera.png")
     second = _save(data.astronaut()[::4, ::4], tmp_path / "astronaut.png")
     status, pair, downloads = _ask(client, [first, second], urls)
 
     assert status.startswith("Colorized 3 of 5 photos"), status
-    assert f"**{loopback.url('/gone.jpg')}**: download failed (HTTP 404" in status
+    assert f"**{photo_host.url('/gone.jpg')}**: download failed (HTTP 404" in status
     assert "**ftp://x/y.jpg**: not a link" in status
     names = [os.path.basename(p) for p in downloads]
     assert names[-1] == "colorized.zip" and names[:2] == ["camera.png", "astronaut.png"]
@@ -109,6 +110,25 @@ def test_several_photos_and_links_give_each_file_and_one_zip(client, tmp_path, l
                 assert archive.read(os.path.basename(path)) == f.read()
     with Image.open(downloads[2]) as cup:
         assert cup.size == (data.coffee().shape[1] // 2, data.coffee().shape[0] // 2)
+
+
+def test_links_inside_the_network_are_refused_without_a_word_about_it(client, photo_host,
+                                                                      loopback):
+    """A visitor's link to the app's own network (another port of its loopback, a redirect
+    there, a private or metadata address) is refused before any connection, and the page
+    says only that: nothing of what answers there, or whether anything does."""
+    loopback.add("/admin", b"secret")
+    photo_host.add("/hop.jpg", redirect=loopback.url("/admin"))
+    links = [loopback.url("/admin"), photo_host.url("/hop.jpg"),
+             "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/x.jpg",
+             f"http://localhost:{loopback.address[1]}/admin"]
+    status, pair, downloads = _ask(client, urls="\n".join(links))
+    assert status.startswith("No photo could be colorized (5 tried)."), status
+    for link in links:
+        assert f"**{link}**: refused: the link points inside the network; only public " \
+               "addresses are fetched" in status
+    assert loopback.hits["/admin"] == 0 and photo_host.hits["/hop.jpg"] == 1
+    assert "secret" not in status and "Connection" not in status and pair is None
 
 
 def test_results_are_those_of_colorizer_colorize(client, model_file, tmp_path):
@@ -147,8 +167,6 @@ def test_a_regression_model_has_no_temperature(client):
 def test_one_request_at_a_time_temperature_and_cleanup_on_close(tmp_path):
     from gradio_client import Client, handle_file
 
-    from colorizer.app import launch
-
     model = toned_down_model(head="classification")
     calls = []
     predict = model.predict_on_batch
@@ -161,7 +179,7 @@ def test_one_request_at_a_time_temperature_and_cleanup_on_close(tmp_path):
         return result
 
     model.predict_on_batch = slow_predict
-    app = launch(model, port=free_port(), block=False, quiet=True)
+    app = launch_on_a_free_port(model, block=False, quiet=True)
     try:
         client = Client(app.url, verbose=False, download_files=str(tmp_path / "downloads"))
         assert _parameters(client) == ["files", "urls", "render_size", "temperature"]
@@ -188,3 +206,27 @@ def test_one_request_at_a_time_temperature_and_cleanup_on_close(tmp_path):
     assert not os.path.exists(app.work_dir)
     with pytest.raises(OSError):
         urllib.request.urlopen(app.url, timeout=5)
+
+
+def test_uploads_and_results_expire_without_another_request(model, tmp_path):
+    """A long-running app keeps no photo: the sweeper deletes uploads and results on its own
+    timer, with no later request to set it off."""
+    from gradio_client import Client, handle_file
+
+    app = launch_on_a_free_port(model, block=False, quiet=True, keep_seconds=1.0,
+                                sweep_seconds=0.2)
+    try:
+        client = Client(app.url, verbose=False, download_files=str(tmp_path / "downloads"))
+        photo = _save(data.camera()[::4, ::4], tmp_path / "camera.png")
+        status, _, _, _ = client.predict([handle_file(photo)], "", 128, api_name="/colorize")
+        assert status.startswith("Colorized 1 of 1 photo")
+
+        def kept():
+            return [name for _, _, names in os.walk(app.work_dir) for name in names]
+
+        deadline = time.monotonic() + 20
+        while kept() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert kept() == []
+    finally:
+        app.close()

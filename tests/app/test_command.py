@@ -72,3 +72,40 @@ def test_a_taken_port_is_one_clear_line(model_file, capsys):
     err = capsys.readouterr().err
     assert f"cannot serve on 127.0.0.1:{port}: the port is taken" in err and "--port" in err
     assert "Traceback" not in err
+
+
+def test_a_server_slower_than_gradios_five_seconds_still_starts():
+    """A real uvicorn server under Gradio's Server class whose start-up takes 6 s (as on a
+    machine with busy cores) starts, instead of failing as if its port were taken."""
+    import asyncio
+    import socket
+    import time
+
+    import uvicorn
+    from gradio import http_server
+
+    from colorizer.app.server import patient_server_start
+
+    async def slow_app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            await receive()
+            await asyncio.sleep(6)
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    patient_server_start()
+    patient_server_start()  # twice: still one wrapper
+    assert http_server.Server.run_in_thread.patient
+    server = http_server.Server(uvicorn.Config(slow_app, host="127.0.0.1", port=port,
+                                               lifespan="on", log_level="warning"))
+    started = time.monotonic()
+    server.run_in_thread()
+    try:
+        assert server.started and time.monotonic() - started > 5
+    finally:
+        server.should_exit = True
+        server.thread.join(10)

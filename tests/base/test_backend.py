@@ -103,13 +103,16 @@ def test_colorizing_on_jax_needs_no_tensorflow(tmp_path, photos):
         assert out.size == Image.fromarray(photos[0]).size
 
 
-def test_notebook_02_looks_for_the_same_tpu_signs_as_the_package(monkeypatch, tmp_path):
-    """02 must decide "TPU" before colorizer is installed, so it repeats the check inline."""
+@pytest.mark.parametrize("name", ["01_download_data", "02_train", "03_evaluate",
+                                  "04_colorize"])
+def test_the_notebooks_look_for_the_same_tpu_signs_as_the_package(monkeypatch, name):
+    """Each notebook decides "TPU" (what to install) before colorizer is installed, so it
+    repeats the check inline."""
     import json
 
     from colorizer import backend
 
-    notebook = json.loads(open(os.path.join(ROOT, "notebooks", "02_train.ipynb")).read())
+    notebook = json.loads(open(os.path.join(ROOT, "notebooks", f"{name}.ipynb")).read())
     first = "".join(next(c for c in notebook["cells"] if c["cell_type"] == "code")["source"])
     check = first[first.index("ON_TPU = "):first.index("\n", first.index("/dev/vfio/0"))]
     for env in ({}, {"COLAB_TPU_ADDR": "10.0.0.2:8470"}, {"TPU_NAME": "v5e"}):

@@ -174,3 +174,50 @@ def _check_demo_selection(out, report):
     np.testing.assert_allclose(scaled, expected * raw, atol=0.05 + 0.002 * np.abs(raw).max())
     # On validation the shipped model is never worse than gray (ab = 0).
     assert ((scaled - truth) ** 2).mean() <= (truth ** 2).mean() + 1e-6
+
+
+def test_evaluate_on_a_folder_with_none_of_its_photos_in_test_says_to_use_split_all(
+        tmp_path, photos, capsys):
+    """Eight of a user's photos: the folder's path hash can put none in `test`; the error says
+    so and how to evaluate them all."""
+    from colorizer.data.splits import assign_split
+    from colorizer.fileio import save_model
+    from colorizer.model.network import build_colorizer
+
+    names = [n for n in (f"IMG_{i:04d}.jpg" for i in range(200)) if assign_split(n) != "test"]
+    folder = tmp_path / "my photos"
+    folder.mkdir()
+    for i, name in enumerate(names[:8]):
+        Image.fromarray(photos[i % len(photos)]).resize((48, 40)).save(folder / name)
+    model = tmp_path / "model.keras"
+    save_model(build_colorizer(weights=None), str(model))
+    args = ["evaluate", "--model", str(model), "--data", str(folder), "--out",
+            str(tmp_path / "eval"), "--image-size", "32", "--classifier", "none"]
+    assert main(args) == 1
+    [line] = _error_lines(capsys.readouterr().err, "evaluate")
+    assert f"none of the 8 images in {folder} falls in split 'test'" in line
+    assert "--split all" in line  # which tests/evaluation/test_evaluate.py takes
+
+
+def test_train_preset_sets_defaults_that_options_override():
+    from colorizer.cli import build_parser
+    from colorizer.cli.commands.train import settings
+
+    def parsed(*options):
+        return settings(build_parser().parse_args(
+            ["train", "--data", "photos", "--run-dir", "run", *options]))
+
+    budget = parsed("--preset", "budget")
+    assert budget.model.head == "regression" and budget.model.weights is None
+    assert budget.train.schedule == "cosine" and budget.train.max_minutes == 30.0
+    assert budget.train.tune_colour and budget.data.image_size == 128
+    mine = parsed("--preset", "budget", "--max-minutes", "10", "--head", "classification",
+                  "--schedule", "constant", "--image-size", "96", "--tune-colour", "off",
+                  "--weights", "imagenet")
+    assert (mine.train.max_minutes, mine.model.head, mine.train.schedule) == (
+        10.0, "classification", "constant")
+    assert mine.data.image_size == 96 and not mine.train.tune_colour
+    assert mine.model.weights == "imagenet"
+    paper = parsed()
+    assert paper.model.head == "regression" and paper.model.temperature == 0.38
+    assert paper.train.schedule == "constant" and paper.data.image_size == 224

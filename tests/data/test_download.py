@@ -341,3 +341,14 @@ def test_a_local_folder_is_used_in_place(image_folder, tmp_path):
         download.use_folder(tmp_path / "empty")
     with pytest.raises(FileNotFoundError):
         download.use_folder(tmp_path / "nowhere")
+
+
+def test_a_drive_error_page_saved_as_the_file_is_refused_and_removed(tmp_path, loopback):
+    """Older gdown (Colab's 5.2) keeps whatever a server answers; a quota or error page saved
+    as `photos.zip` must fail with the hint, not be kept as the download."""
+    page = b"<!DOCTYPE html><html><title>Google Drive - Quota exceeded</title></html>"
+    url = loopback.add("/files/photos.zip", page)
+    with pytest.raises(GdriveError, match="web page"):
+        download.download_gdrive(url, tmp_path / "drive", quiet=True)
+    assert not any(name.endswith(".zip") for name in os.listdir(tmp_path / "drive"))
+    assert not any(name.startswith(".gdrive-") for name in os.listdir(tmp_path / "drive"))

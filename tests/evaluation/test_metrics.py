@@ -81,3 +81,32 @@ def test_summary_table_marks_the_better_row():
     table = summary_markdown(summary)
     assert "| ab RMSE ↓ | 6 | **4** |" in table  # the model loses to gray here, and says so
     assert "| PSNR dB ↑ | **20** | 18.5 |" in table
+
+
+def test_scores_are_computed_on_the_rendering_colorize_writes():
+    """Saturated predictions lie outside sRGB: colorize maps them at constant L and hue, and
+    PSNR, SSIM and colourfulness must score that image, not a channel-clipped one."""
+    from colorizer.color import lab_to_rgb, rgb_to_lab
+    from colorizer.evaluation.colorfulness import colorfulness
+    from colorizer.evaluation.metrics import render_rgb, ssim
+    from colorizer.inference.full_resolution import merge_lightness_ab
+
+    rng = np.random.default_rng(3)
+    lightness = np.repeat(np.linspace(15, 90, 32, dtype=np.float32)[None, :, None], 24, 0)[None]
+    pred_ab = np.stack(np.broadcast_arrays(np.float32(85.0), rng.normal(-60, 10, (1, 24, 32))),
+                       -1).astype(np.float32)
+    true_ab = rng.normal(0, 15, (1, 24, 32, 2)).astype(np.float32)
+    written = merge_lightness_ab(lightness[0], pred_ab[0])  # what the user's file holds
+    scored = render_rgb(lightness, pred_ab)
+    assert np.abs(scored[0] * 255.0 - written.astype(np.float32)).max() <= 1.0
+    # That rendering keeps L; clipping the channels (the old scoring) does not.
+    clipped = lab_to_rgb(np.concatenate([lightness, pred_ab], -1))
+    assert np.abs(rgb_to_lab(scored)[..., 0] - lightness[..., 0]).max() < 0.1
+    assert np.abs(rgb_to_lab(clipped)[..., 0] - lightness[..., 0]).max() > 3.0
+    metrics = image_metrics(lightness, pred_ab, true_ab)
+    truth = render_rgb(lightness, true_ab)
+    assert metrics["psnr"] == pytest.approx(psnr(written / 255.0, truth), abs=0.05)
+    assert metrics["psnr"] != pytest.approx(psnr(clipped, truth), abs=0.05)
+    assert metrics["ssim"] == pytest.approx(ssim(scored, truth))
+    assert metrics["colorfulness"] == pytest.approx(colorfulness(written[None]), rel=1e-2)
+    assert metrics["out_of_gamut"][0] > 0.5  # the raw prediction is still counted as outside

@@ -1,8 +1,12 @@
 """Evaluation on a machine that cannot download VGG16's weights, and the weights look-up."""
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import socket
+import subprocess
+import sys
 import time
 
 import keras
@@ -99,7 +103,53 @@ def test_weights_found_in_the_cache_or_at_the_download_site(tmp_path, monkeypatc
     cached = tmp_path / "home" / "models" / relative.split("/")[-1]
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"weights")
+    monkeypatch.setitem(pretrained.IMAGENET_WEIGHTS, "vgg16",
+                        (relative, hashlib.md5(b"weights").hexdigest()))
     assert pretrained.imagenet_weights("vgg16") == str(cached)
     # The mirror lacks DenseNet's file: a 404 is "unavailable", not "downloadable".
     available, reason = pretrained.imagenet_weights_available("densenet121_notop")
     assert not available and reason.endswith("answered HTTP 404")
+
+
+def test_a_cut_download_never_counts_as_cached_and_is_fetched_again(tmp_path, monkeypatch,
+                                                                    loopback):
+    """A small stand-in for VGG16's file, with its MD5, served by a real HTTP server."""
+    body = bytes(range(256)) * 1200  # 300 KB
+    relative = "vgg16/stand_in_weights.h5"
+    route = "/mirror/" + relative
+    monkeypatch.setitem(pretrained.IMAGENET_WEIGHTS, "vgg16",
+                        (relative, hashlib.md5(body).hexdigest()))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(pretrained.URL_ENVIRONMENT, loopback.url("/mirror/"))
+    models = tmp_path / "home" / "models"
+    cached = models / "stand_in_weights.h5"
+
+    # The connection drops a third of the way: the call fails, nothing sits under the name.
+    loopback.add(route, body, truncate=100_000)
+    with pytest.raises(WeightsUnavailableError, match="failed"):
+        pretrained.imagenet_weights("vgg16")
+    assert not cached.exists() and os.listdir(models / pretrained.PARTIAL_DIR) == []
+
+    loopback.add(route, body)
+    assert pretrained.imagenet_weights("vgg16") == str(cached)
+    assert cached.read_bytes() == body
+    hits = loopback.hits[route]
+    assert pretrained.imagenet_weights("vgg16") == str(cached)  # verified: no new request
+    assert loopback.hits[route] == hits
+
+    # A truncated file under the real name (a download killed by an older version, or by
+    # Keras's own get_file) is not cached weights: it is fetched again and replaced.
+    cached.write_bytes(body[:4096])
+    available, reason = pretrained.imagenet_weights_available("vgg16")
+    assert available and reason.startswith("downloadable from")
+    assert pretrained.imagenet_weights("vgg16") == str(cached)
+    assert cached.read_bytes() == body and loopback.hits[route] > hits
+
+    # What a download killed with SIGKILL leaves behind is removed by the next download.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    leftover = models / pretrained.PARTIAL_DIR / f"stand_in_weights.h5.{dead}"
+    leftover.write_bytes(body[:5000])
+    cached.unlink()
+    assert pretrained.imagenet_weights("vgg16") == str(cached)
+    assert not leftover.exists() and cached.read_bytes() == body

@@ -4,6 +4,7 @@ import http.server
 import io
 import json
 import os
+import re
 import threading
 
 import cv2
@@ -282,6 +283,33 @@ def test_names_never_collide(model, tmp_path):
     assert collect_sources([str(i) for i in inputs]) == sources  # the same names every run
     manifest = _run(model, inputs, tmp_path / "out")
     assert manifest.counts()["ok"] == 4
+
+
+def test_side_by_sides_of_photos_differing_only_by_extension_stay_apart(model, tmp_path):
+    photos = tmp_path / "in"
+    photos.mkdir()
+    shades = {"a.jpg": 40, "a.png": 120, "a.jpeg": 200, "A.PNG.jpg": 90, "a.compare.jpg": 160}
+    for name, shade in shades.items():
+        Image.fromarray(np.full((24, 36, 3), shade, np.uint8)).save(photos / name)
+    inputs = [photos / name for name in shades]
+    entries = _run(model, inputs, tmp_path / "out", compare=True).entries
+    assert [e.status for e in entries] == ["ok"] * 5
+    compares = [e.compare for e in entries]
+    names = [e.output.lower() for e in entries] + [c.lower() for c in compares]
+    assert len(set(names)) == 10  # no side by side shares a name with another file
+    assert compares[1:3] == ["a.png.compare.jpg", "a.jpeg.compare.jpg"]
+    # a.jpg's own "a.compare.jpg" is an input's output; "A.PNG.compare.jpg" is a.png's side by
+    # side on a case-insensitive disk: both get a hash instead.
+    assert re.fullmatch(r"a-[0-9a-f]{8}\.compare\.jpg", compares[0])
+    assert re.fullmatch(r"A\.PNG-[0-9a-f]{8}\.compare\.jpg", compares[3])
+    for entry, shade in zip(entries, shades.values()):
+        # Each side by side shows its own photo: the gray left half is that photo's shade.
+        with Image.open(tmp_path / "out" / entry.compare) as image:
+            left = np.asarray(image.convert("L"))[:, :10]
+        assert abs(float(left.mean()) - shade) < 4, entry
+    again = _run(model, inputs, tmp_path / "out", compare=True).entries
+    assert [e.status for e in again] == ["skipped"] * 5  # the same names on every run
+    assert [e.compare for e in again] == compares
 
 
 def test_metadata_tag_and_side_by_side(model, tmp_path):

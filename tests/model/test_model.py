@@ -88,14 +88,15 @@ def test_macs_and_parameters_are_in_the_expected_range(model):
     macs = count_macs(224)
     # conv1 alone is 112*112*7*7*3*64 = 118M MACs; the cut encoder + decoder are ~1.9G.
     assert 1.5e9 < macs < 2.5e9
-    # The README's model table, to the parameter (a fresh model: nothing frozen).
+    # The docs' model table, to the parameter (a fresh model: nothing frozen).
     model = build_colorizer(weights=None)
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     encoder = model.get_layer("encoder").count_params()
     assert (model.count_params(), trainable, encoder) == (622_850, 618_498, 381_760)
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    page = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "model.md"),
+                encoding="utf-8").read()
     assert ("| parameters | 622,850 (618,498 trainable); the encoder holds 381,760 of them |"
-            in readme)
+            in page)
 
 
 def _rewrite_config(path, rewrite):

@@ -73,22 +73,45 @@ def test_colab_only_calls_are_guarded(path):
                 assert line.startswith((" ", "\t")), f"unguarded Colab import: {line}"
 
 
-def test_tpu_install_adds_what_the_jax_runtime_lacks_and_no_full_tensorflow():
+def _install_block(path):
+    """The first code cell's install part: from IN_COLAB's definition to its %pip line."""
+    first_code = next(c for c in _load(path).cells if c.cell_type == "code").source
+    start = first_code.index('IN_COLAB = "google.colab" in sys.modules')
+    return first_code[start:first_code.index("\n", first_code.index("%pip install", start))]
+
+
+def test_every_notebook_installs_the_same_way():
+    """One install story for every notebook on every runtime (CI runs 02's in each Colab
+    environment: .ci/colab_env.py), so a user may open any of them first, on a GPU or TPU."""
+    blocks = {os.path.basename(p): _install_block(p) for p in NOTEBOOKS}
+    assert len(set(blocks.values())) == 1, blocks
+
+
+def test_colab_install_holds_the_runtimes_packages_and_adds_tensorflow_only_where_missing():
     import configparser
 
     setup = configparser.ConfigParser()
     setup.read(os.path.join(NOTEBOOK_DIR, os.pardir, "setup.cfg"))
-    required = {line.strip() for line in setup["options"]["install_requires"].splitlines()
-                if line.strip()}
-    first_code = next(c for c in _load(os.path.join(NOTEBOOK_DIR, "02_train.ipynb")).cells
-                      if c.cell_type == "code").source
-    tpu_branch = first_code.split("if IN_COLAB and ON_TPU:")[1].split("elif IN_COLAB:")[0]
-    installs = re.findall(r"%pip install -q (.*)", tpu_branch)
-    assert installs[0] == "tensorflow-cpu" and "--no-deps" in installs[1]
-    listed = set(re.findall(r'"([^"]+)"', installs[2]))
-    assert listed == {r for r in required if not r.startswith(("tensorflow", "keras", "numpy"))}
-    # The backend is chosen in the same cell, before anything imports Keras.
-    assert first_code.index("use_backend(BACKEND)") < first_code.index("import colorizer\n")
+    block = _install_block(NOTEBOOKS[1])
+    install = re.findall(r"%pip install -q (.*)", block)
+    assert len(install) == 1
+    # Every installed package is a constraint: pip may add, never replace one of Colab's.
+    held = re.search(r'open\("([^"]+)", "w"\)', block).group(1)
+    assert install[0].startswith(f"-c {held} ") and "distributions()" in block
+    # TensorFlow is an extra: the full build on GPU runtimes, its CPU build on a TPU runtime
+    # (JAX trains there); so pip never reports TensorFlow missing next to tensorflow-cpu.
+    assert 'EXTRA = "tpu" if ON_TPU else "tensorflow"' in block
+    assert '"colorizer[{EXTRA}] @ git+' in install[0]
+    extras = setup["options.extras_require"]
+    required = setup["options"]["install_requires"]
+    assert "tensorflow" not in required
+    assert re.findall(r"^(tensorflow[\w-]*)", extras["tensorflow"], re.M) == ["tensorflow"]
+    assert re.findall(r"^(tensorflow[\w-]*)", extras["tpu"], re.M) == ["tensorflow-cpu"]
+    # 04's web app installs Gradio (which TPU runtimes lack) the same way.
+    app_cell = next(c.source for c in _load(NOTEBOOKS[3]).cells
+                    if "from colorizer.app import launch" in c.source)
+    assert f'%pip install -q -c {held} "colorizer[app,{{EXTRA}}] @ git+' in app_cell
+    assert "gradio" in extras["app"]
 
 
 def test_install_cell_uses_pip_magic_and_shows_pip_errors():
@@ -134,14 +157,20 @@ def test_repository_links_are_written_in_one_place(tmp_path, monkeypatch):
     copy = tmp_path / "copy"
     (copy / "notebooks").mkdir(parents=True)
     shutil.copy(os.path.join(root, "README.md"), copy)
+    (copy / "docs").mkdir()
+    shutil.copy(os.path.join(root, "docs", "notebooks.md"), copy / "docs")
     for path in NOTEBOOKS:
         shutil.copy(path, copy / "notebooks")
     monkeypatch.setattr(repository, "REPOSITORY", "someone/colour-fork")
     monkeypatch.setattr(repository, "REF", "v1.2")
-    assert len(repository.sync(str(copy))) == 1 + len(NOTEBOOKS)
+    assert len(repository.sync(str(copy))) == 2 + len(NOTEBOOKS)
     readme = (copy / "README.md").read_text(encoding="utf-8")
     assert "colorizer-dev" not in readme and "@main" not in readme
     assert 'git+https://github.com/someone/colour-fork@v1.2"' in readme
+    page = (copy / "docs" / "notebooks.md").read_text(encoding="utf-8")
+    assert "colorizer-dev" not in page
+    for name in EXPECTED:
+        assert f"github/someone/colour-fork/blob/v1.2/notebooks/{name})" in page
     for name in EXPECTED:
         notebook = nbformat.read(str(copy / "notebooks" / name), as_version=4)
         assert "colorizer-dev" not in json.dumps(notebook)
@@ -157,21 +186,22 @@ def test_repository_links_are_written_in_one_place(tmp_path, monkeypatch):
 @pytest.mark.timeout(900)
 def test_train_notebook_with_the_classification_head_on_shards_of_full_epochs(
         tmp_path, monkeypatch):
-    """02 as a user runs it with HEAD = "classification" and the default STEPS_PER_EPOCH = 0:
-    TFRecord shards, epochs of one full pass, per-epoch samples, two epochs in the loss log."""
+    """02 as a user runs it with HEAD = "classification", PRESET = "budget" and the default
+    STEPS_PER_EPOCH = 0: TFRecord shards, epochs of one full pass, per-epoch samples, two epochs
+    in the loss log, the budget's schedule."""
     import tensorflow as tf
 
     from colorizer.data import records
 
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's local scratch disk
-    run_notebook(os.path.join(NOTEBOOK_DIR, "02_train.ipynb"), {"HEAD": "classification"},
-                 cwd=str(tmp_path))
+    run_notebook(os.path.join(NOTEBOOK_DIR, "02_train.ipynb"), {"HEAD": "classification", "PRESET": "budget"}, cwd=str(tmp_path))
     workspace = tmp_path / "runs" / "notebooks"
     run = workspace / "runs" / "ci-classification"
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["head"] == "classification"
     assert config["train"]["steps_per_epoch"] is None
+    assert config["train"]["schedule"] == "cosine" and config["train"]["tune_colour"]
     # The backend of this test run (KERAS_BACKEND reaches the kernel), augmenting on the device.
     assert config["backend"] == BACKEND and config["data"]["augment_on"] == "device"
     # Every training record once per epoch, in batches of 4 (CI's batch), over 2 epochs.
@@ -182,3 +212,4 @@ def test_train_notebook_with_the_classification_head_on_shards_of_full_epochs(
     assert [int(r["step"]) for r in rows] == list(range(1, 2 * per_epoch + 1))
     assert [int(r["epoch"]) for r in rows] == [1] * per_epoch + [2] * per_epoch
     assert sorted(os.listdir(run / "samples")) == ["epoch_001.png", "epoch_002.png"]
+

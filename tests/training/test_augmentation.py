@@ -149,6 +149,55 @@ def test_tensorflow_and_jax_draw_the_same_augmentations(tmp_path):
     assert not np.allclose(results["jax"][0], results["jax"][1])
 
 
+MIRRORED = """
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from colorizer.data.config import AugmentConfig
+from colorizer.training.augmentation import LabAugmentation
+rng = np.random.default_rng(0)
+# One photo four times: whatever differs between the outputs is the augmentation's doing.
+lightness = np.repeat(rng.uniform(0, 100, (1, 24, 32, 1)).astype(np.float32), 4, axis=0)
+ab = np.repeat(rng.uniform(-60, 60, (1, 24, 32, 2)).astype(np.float32), 4, axis=0)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    layer = LabAugmentation(AugmentConfig(), seed=11)
+halves = strategy.experimental_distribute_values_from_function(
+    lambda context: (lightness[2 * context.replica_id_in_sync_group:][:2],
+                     ab[2 * context.replica_id_in_sync_group:][:2]))
+step = tf.function(lambda pair: strategy.run(
+    lambda l, a: tf.concat(layer(l, a, training=True), -1), args=pair))
+mirrored = [np.concatenate([r.numpy() for r in strategy.experimental_local_results(step(halves))])
+            for _ in range(2)]
+single = LabAugmentation(AugmentConfig(), seed=11)
+alone = [np.concatenate([t.numpy() for t in single(lightness, ab, training=True)], -1)
+         for _ in range(2)]
+np.save(sys.argv[1], np.stack([np.stack(mirrored), np.stack(alone)]))
+print("replicas", strategy.num_replicas_in_sync, "steps", int(layer.step.numpy()))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow_only("tf.distribute's MirroredStrategy over logical CPUs")
+def test_mirrored_replicas_draw_apart_and_as_one_device_would(tmp_path):
+    path = tmp_path / "mirrored.npy"
+    env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", MIRRORED, str(path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "replicas 2 steps 2" in done.stdout
+    mirrored, alone = np.load(path)
+    for step in mirrored:  # (4 images, H, W, 3): replica 0 holds 0-1, replica 1 holds 2-3
+        for i in range(4):
+            for j in range(i + 1, 4):
+                assert not np.allclose(step[i], step[j]), (i, j)
+    assert not np.allclose(mirrored[0], mirrored[1])  # and a new draw every step
+    # The draws of one device for the global batch: the ones JAX makes too (test above).
+    np.testing.assert_allclose(mirrored, alone, atol=1e-4)
+
+
 def test_the_gather_resampler_matches_tensorflows_kernel():
     """JAX resamples with one gather per corner; TensorFlow's fused kernel is the reference."""
     import tensorflow as tf

@@ -2,6 +2,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 
+from colorizer.lease import FolderLease
 from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
 from colorizer.training.train import read_history
 from tests.backends import BACKEND, to_numpy
@@ -104,7 +106,7 @@ def _start(data, run_dir, out, *extra, backend=BACKEND):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _kill_when_paused(process, marker, timeout=240):
+def _wait_for_pause(process, marker, timeout=240):
     deadline = time.monotonic() + timeout
     while not os.path.exists(marker):
         if process.poll() is not None:
@@ -113,6 +115,10 @@ def _kill_when_paused(process, marker, timeout=240):
             process.kill()
             raise AssertionError("the training job never reached its pause point")
         time.sleep(0.2)
+
+
+def _kill_when_paused(process, marker, timeout=240):
+    _wait_for_pause(process, marker, timeout)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
@@ -122,29 +128,48 @@ def _kill_when_paused(process, marker, timeout=240):
 @pytest.mark.timeout(900)
 def test_sigkilled_training_resumes_without_repeating_or_losing_epochs(image_folder,
                                                                         tmp_path_factory):
+    """Kills in the frozen-encoder phase, at its end and after it, with the notebooks' default
+    of 2 frozen epochs (FREEZE_ENCODER_EPOCHS)."""
     work = tmp_path_factory.mktemp("resume")
     run, out = work / "run", work / "result.json"
     # Augmentation runs inside the step: its step counter must survive the kills too.
-    # 1. Killed in the middle of epoch 2 (0-based 1): epoch 1 is backed up.
-    _kill_when_paused(_start(image_folder, run, out, "--device-augment", "--pause-at", "mid:1",
-                             "--marker", work / "m1"), work / "m1")
-    assert saved_epoch(str(run / "backup" / "full")) == 1
-    # 2. Restarted, then killed after epoch 3 was logged but before its backup committed.
-    _kill_when_paused(_start(image_folder, run, out, "--device-augment", "--pause-at",
-                             "logged:2", "--marker", work / "m2"), work / "m2")
-    assert saved_epoch(str(run / "backup" / "full")) == 2
-    with open(run / "history.csv") as f:
-        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
-    # 3. Restarted with the same command: it finishes.
-    final = _start(image_folder, run, out, "--device-augment")
+    settings = ("--device-augment", "--freeze-encoder-epochs", "2")
+
+    def paused_at(where, marker):
+        _kill_when_paused(_start(image_folder, run, out, *settings, "--pause-at", where,
+                                 "--marker", work / marker), work / marker)
+        return json.loads((work / marker).read_text())
+
+    def logged_epochs():
+        with open(run / "history.csv") as f:
+            return [row["epoch"] for row in csv.DictReader(f)]
+
+    # 1. Killed in the middle of epoch 2 (0-based 1), the encoder frozen: epoch 1 is backed up.
+    middle = paused_at("mid:1", "m1")
+    assert saved_epoch(str(run / "backup" / "frozen")) == 1
+    assert not (run / "backup" / "full").exists()
+    # 2. Restarted, then killed at the frozen phase's end: epoch 2 logged, its backup not
+    # committed.
+    end = paused_at("logged:1", "m2")
+    assert saved_epoch(str(run / "backup" / "frozen")) == 1
+    assert logged_epochs() == ["0", "1"]
+    # The encoder stayed as it was through the kill, the restore and the frozen epoch.
+    assert end["encoder"] == middle["encoder"]
+    # 3. Restarted, the encoder now trained: killed in the middle of epoch 4, after epoch 3's
+    # backup, so the frozen phase is restored from its backup and the full one from its own.
+    paused_at("mid:3", "m3")
+    assert saved_epoch(str(run / "backup" / "frozen")) == 2
+    assert saved_epoch(str(run / "backup" / "full")) == 3
+    # 4. Restarted with the same command: it finishes.
+    final = _start(image_folder, run, out, *settings)
     _, err = final.communicate(timeout=400)
     assert final.returncode == 0, err[-3000:]
     result = json.loads(out.read_text())
     # Every epoch once in the file itself, each step's optimizer update kept across kills.
-    with open(run / "history.csv") as f:
-        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2", "3"]
+    assert logged_epochs() == ["0", "1", "2", "3"]
     assert [row["epoch"] for row in read_history(str(run / "history.csv"))] == [1, 2, 3, 4]
-    assert result["iterations"] == 4 * 3
+    assert result["iterations"] == 2 * 3  # the full phase's optimizer: its two epochs
+    assert result["encoder"] != middle["encoder"]  # trained once unfrozen
     # Each step drew new augmentations, none repeated after a restart; on this backend.
     assert result["augmented_steps"] == 4 * 3 and result["backend"] == BACKEND
     with open(run / "batch_loss.csv") as f:
@@ -173,3 +198,64 @@ def test_a_run_started_on_one_backend_resumes_on_the_other(image_folder, tmp_pat
     assert result["backend"] == other
     assert result["iterations"] == 2 * 3 and result["augmented_steps"] == 2 * 3
     assert [row["epoch"] for row in read_history(str(run / "history.csv"))] == [1, 2]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the lease is the same on every backend: "
+                    "once per CI run is enough")
+def test_a_second_trainer_on_a_run_folder_is_refused_while_the_first_lives(image_folder,
+                                                                           tmp_path_factory):
+    work = tmp_path_factory.mktemp("two")
+    run = work / "run"
+    first = _start(image_folder, run, work / "first.json", "--pause-at", "mid:0",
+                   "--marker", work / "m")
+    try:
+        _wait_for_pause(first, work / "m")
+        # The user's second runtime: the same `colorizer train` on the same folder.
+        env = {**os.environ, "PYTHONPATH": ROOT, "CUDA_VISIBLE_DEVICES": ""}
+        second = subprocess.run(
+            [sys.executable, "-m", "colorizer", "train", "--data", image_folder, "--run-dir",
+             str(run), "--preset", "smoke", "--weights", "none", "--epochs", "1",
+             "--steps-per-epoch", "1", "--image-size", "32"],
+            env=env, capture_output=True, text=True, timeout=300)
+        assert second.returncode == 1
+        error = second.stderr.strip().splitlines()[-1]
+        assert error.startswith("colorizer train: error: ") and "is in use" in error
+        assert f"host {socket.gethostname()} (process {first.pid})" in error
+        assert not (run / "model.keras").exists() and first.poll() is None
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=60)
+    # Killed: the same machine sees its process gone, and the next trainer may start at once.
+    with FolderLease(run, "training"):
+        pass
+
+
+class TakeOverAt(keras.callbacks.Callback):
+    """Another process takes the folder over during one batch: its lease file replaces ours."""
+
+    def __init__(self, folder, batch):
+        super().__init__()
+        self.folder, self.batch = folder, batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.batch:
+            (self.folder / "lease.json").write_text(json.dumps(
+                {"host": "other-runtime", "pid": 1, "started": time.time(),
+                 "renewed": time.time(), "token": "theirs"}))
+            time.sleep(0.5)  # several heartbeats
+
+
+def test_a_trainer_whose_lease_was_taken_stops_before_its_next_backup(tmp_path):
+    from colorizer.lease import LeaseLostError
+    from colorizer.training.callbacks import LeaseGuard
+
+    x, y = _data()
+    with FolderLease(tmp_path, "training", heartbeat_s=0.05) as lease:
+        with pytest.raises(LeaseLostError, match="took the folder over"):
+            _tiny_model().fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[
+                LeaseGuard(lease), TakeOverAt(tmp_path, batch=1),
+                AtomicBackupAndRestore(str(tmp_path / "backup"))])
+    assert saved_epoch(str(tmp_path / "backup")) is None  # not one epoch committed
+    assert json.loads((tmp_path / "lease.json").read_text())["token"] == "theirs"

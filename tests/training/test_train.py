@@ -79,12 +79,27 @@ def test_second_fit_resumes_from_backup(tiny_data, tmp_path):
 
 
 def test_frozen_encoder_phase_keeps_encoder_weights(tiny_data, tmp_path):
-    result = train(tiny_data, tmp_path / "run", model_config=ModelConfig(weights=None),
+    from colorizer.model.network import build_colorizer
+
+    keras.utils.set_random_seed(0)
+    model = build_colorizer(weights=None)
+    encoder_before = [np.copy(w) for w in model.get_layer("encoder").get_weights()]
+    in_encoder = {id(w) for w in model.get_layer("encoder").weights}
+    others_before = [np.copy(to_numpy(w)) for w in model.weights if id(w) not in in_encoder]
+    result = train(tiny_data, tmp_path / "run", model=model,
                    train_config=TrainConfig(epochs=1, freeze_encoder_epochs=1,
-                                            steps_per_epoch=2), verbose=0)
+                                            steps_per_epoch=2, learning_rate=1e-2), verbose=0)
     encoder = result.model.get_layer("encoder")
     assert not encoder.trainable
     assert os.path.isdir(tmp_path / "run" / "backup" / "frozen")
+    # Every encoder weight, its BatchNorm statistics included, is exactly as it was...
+    after = encoder.get_weights()
+    assert len(after) == len(encoder_before) > 50
+    for before, now in zip(encoder_before, after):
+        np.testing.assert_array_equal(before, now)
+    # ...while the decoder did train in the same steps.
+    others_after = [to_numpy(w) for w in result.model.weights if id(w) not in in_encoder]
+    assert any(not np.array_equal(a, b) for a, b in zip(others_before, others_after))
 
 
 def test_history_reader_keeps_the_last_row_of_a_repeated_epoch(tmp_path):

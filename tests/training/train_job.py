@@ -2,6 +2,7 @@
 
     python tests/training/train_job.py --data DIR --run-dir DIR --out result.json [--strategy NAME]
         [--logical-cpus N] [--pause-at mid:E | logged:E --marker FILE] [--compare-single]
+        [--freeze-encoder-epochs N]
 
 It trains the colorizer on 32x32 crops for a few steps and writes a JSON summary: replicas,
 per-epoch losses, the optimizer's step count and a digest of the final weights.
@@ -26,29 +27,37 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402  (tf.data, and tf.config on the TensorFlow backend)
 
 
-class PauseAt(keras.callbacks.Callback):
-    """Writes a marker file and sleeps at one point of training, waiting to be killed."""
+def pause_at(where: str, marker: str):
+    """A callback that writes a marker file and sleeps at one point of training, waiting to be
+    killed. The marker holds the process id and a digest of the colorizer's encoder then."""
+    from colorizer.training.callbacks import ColorizerCallback
 
-    def __init__(self, where: str, marker: str):
-        super().__init__()
-        kind, _, epoch = where.partition(":")
-        self.kind, self.epoch, self.marker = kind, int(epoch), marker
+    class PauseAt(ColorizerCallback):
+        def __init__(self):
+            super().__init__()
+            kind, _, epoch = where.partition(":")
+            self.kind, self.epoch, self.marker = kind, int(epoch), marker
 
-    def _pause(self):
-        with open(self.marker, "w") as f:
-            f.write(str(os.getpid()))
-        time.sleep(600)
+        def _pause(self):
+            if hasattr(self.model, "jax_state_sync"):  # JAX keeps weights apart mid-epoch
+                self.model.jax_state_sync()
+            with open(self.marker + ".tmp", "w") as f:
+                json.dump({"pid": os.getpid(), "encoder": _encoder_digest(self.ab_model)}, f)
+            os.replace(self.marker + ".tmp", self.marker)
+            time.sleep(600)
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.kind == "mid" and self._current == self.epoch and batch == 1:
-            self._pause()
+        def on_train_batch_end(self, batch, logs=None):
+            if self.kind == "mid" and self._current == self.epoch and batch == 1:
+                self._pause()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._current = epoch
+        def on_epoch_begin(self, epoch, logs=None):
+            self._current = epoch
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self.kind == "logged" and epoch == self.epoch:
-            self._pause()
+        def on_epoch_end(self, epoch, logs=None):
+            if self.kind == "logged" and epoch == self.epoch:
+                self._pause()
+
+    return PauseAt()
 
 
 def run_training(args, strategy, run_dir, learning_rate, lr_scaling, callbacks=()):
@@ -76,7 +85,8 @@ def run_training(args, strategy, run_dir, learning_rate, lr_scaling, callbacks=(
     result = train(data, run_dir, model_config=ModelConfig(weights=None),
                    train_config=TrainConfig(epochs=args.epochs, steps_per_epoch=args.steps,
                                             batch_log_every=1, learning_rate=learning_rate,
-                                            lr_scaling=lr_scaling),
+                                            lr_scaling=lr_scaling,
+                                            freeze_encoder_epochs=args.freeze_encoder_epochs),
                    strategy=strategy, extra_callbacks=callbacks, verbose=0, augment=augment)
     weights = result.model.get_weights()
     return {
@@ -90,11 +100,22 @@ def run_training(args, strategy, run_dir, learning_rate, lr_scaling, callbacks=(
         "moving_sum": float(sum(np.abs(keras.ops.convert_to_numpy(w)).sum()
                                 for w in result.model.non_trainable_weights)),
         "weights_first": [float(v) for v in np.ravel(weights[0])[:20]],
+        "encoder": _encoder_digest(result.model),
         "run_dir": result.run_dir,
         "backend": keras.backend.backend(),
         "augmented_steps": (int(keras.ops.convert_to_numpy(result.fit_model.augmentation.step))
                             if augment else None),
     }
+
+
+def _encoder_digest(model) -> str:
+    """A hash of the encoder's weights (DenseNet121 up to pool2_pool), in order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for weight in model.get_layer("encoder").get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
 
 
 def _batch_losses(path: str) -> list[float]:
@@ -113,6 +134,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2, help="per replica")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--freeze-encoder-epochs", type=int, default=0,
+                        help="epochs with the encoder frozen at the start")
     parser.add_argument("--device-augment", action="store_true",
                         help="rotation, flips and noise inside the training step")
     parser.add_argument("--pause-at")
@@ -132,7 +155,7 @@ def main() -> int:
     from colorizer.training.distribute import get_strategy, scaled_learning_rate
 
     strategy = get_strategy(args.strategy)
-    callbacks = [PauseAt(args.pause_at, args.marker)] if args.pause_at else []
+    callbacks = [pause_at(args.pause_at, args.marker)] if args.pause_at else []
     summary = run_training(args, strategy, args.run_dir, args.learning_rate, "linear", callbacks)
     if args.compare_single:
         args.batch *= strategy.num_replicas_in_sync

@@ -7,17 +7,20 @@ import argparse
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "colorize", help="colorize photos, folders or URLs at full resolution",
-        description="Colorizes each input (image files, folders searched recursively, and "
-                    "http(s) URLs, mixed) and writes one photo per input into --out, at the "
-                    "input's own width and height and with its lightness. JPEG and PNG inputs "
-                    "keep their names; other formats (BMP, WebP, TIFF, GIF) become PNG; folders "
-                    "keep their structure. A colour photo is made gray first. Unreadable inputs "
-                    "are named on stderr and skipped; the exit status is 1 when any failed. "
-                    "--out/manifest.jsonl lists every input with its result. Running the same "
-                    "command again skips photos already done.",
+        description="Colorizes each input (image and video files, folders searched "
+                    "recursively, and http(s) URLs, mixed) and writes one result per input "
+                    "into --out, at the input's own width and height and with its lightness. "
+                    "JPEG and PNG inputs keep their names; other formats (BMP, WebP, TIFF, GIF) "
+                    "become PNG; folders keep their structure. A colour photo is made gray "
+                    "first. Films (MP4, MOV, MKV, AVI, WebM ...) become H.264 MP4s with the "
+                    "same size, frame rate and frame count and their sound copied; a stopped "
+                    "film resumes where it stopped. Unreadable inputs are named on stderr and "
+                    "skipped; the exit status is 1 when any failed. --out/manifest.jsonl lists "
+                    "every input with its result. Running the same command again skips "
+                    "results already done.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="image files, folders or http(s) URLs")
+                        help="image or video files, folders or http(s) URLs")
     parser.add_argument("--model", required=True,
                         help="a .keras model file (from `colorizer train`, or the weak "
                              "runs/demo/model.keras that `colorizer demo` writes)")
@@ -27,21 +30,44 @@ def register(subparsers) -> None:
                              "N x N pixels; larger catches finer detail, smaller gives steadier "
                              "colour (try 160-384)")
     parser.add_argument("--compare", action="store_true",
-                        help="also write NAME.compare.jpg: the gray input beside the result")
+                        help="also write a side by side, the gray input beside the result: "
+                             "a.compare.jpg for a.jpg, a.png.compare.jpg for a.png")
     parser.add_argument("--overwrite", action="store_true", help="redo existing outputs")
     parser.add_argument("--no-tag", dest="tag", action="store_false",
                         help="do not note in the files' metadata that a model colorized them")
     parser.add_argument("--batch-size", type=int, default=8,
                         help="photos of the same shape run through the model together")
-    parser.add_argument("--timeout", type=float, default=30.0,
-                        help="seconds to wait on a URL")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds one URL's whole download may take (any address is "
+                             "fetched: the command line trusts the links it is given)")
+    parser.add_argument("--max-megapixels", type=float, default=50.0,
+                        help="photos with more pixels are refused from their header, before "
+                             "decoding (decompression bombs cost nothing)")
     parser.add_argument("--temperature", type=float,
                         help="annealed-mean temperature for a classification model (default: "
                              "the one saved with it; 1: the mean, near 0: the mode)")
+    parser.add_argument("--hints", metavar="FILE_OR_DIR",
+                        help="colour hints: a JSON file {\"points\": [{\"x\": 120, \"y\": 45, "
+                             "\"color\": \"#aa3322\"}], \"scribbles\": \"FILE.png\"} (x, y in "
+                             "pixels of the photo as a viewer shows it, origin top-left; "
+                             "scribbles: an RGBA image of the photo's size, its opaque pixels "
+                             "are hints, found beside the JSON file), used for every input; or "
+                             "a folder holding SUB/NAME.json for each input SUB/NAME.EXT "
+                             "(inputs without one get no hints). A film's hints follow the motion "
+                             "from the frame given as \"frame\": N in the JSON (the first by "
+                             "default) until a scene cut")
+    parser.add_argument("--reference", metavar="FILE",
+                        help="a colour photo of a similar scene whose colours steer every "
+                             "input's (matched by lightness and texture)")
+    parser.add_argument("--temporal", choices=("flow", "none"), default="flow",
+                        help="films: 'flow' steadies colour along the motion between frames "
+                             "and starts again at scene cuts; 'none' colours every frame on "
+                             "its own (flickers; for comparison)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from colorizer.errors import ColorizerError
     from colorizer.inference.batch import colorize_inputs
     from colorizer.inference.full_resolution import working_size
     from colorizer.model.network import load_colorizer, set_temperature
@@ -49,14 +75,26 @@ def run(args) -> int:
     working_size(1, 1, args.render_size)  # a bad value fails before the model loads
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    guide = None
+    if args.hints is not None or args.reference is not None:
+        from colorizer.inference.guidance import BatchGuidance
+
+        guide = BatchGuidance.from_paths(args.hints, args.reference)  # fails before the model
+    if not args.max_megapixels > 0:
+        raise ValueError(f"--max-megapixels must be positive, got {args.max_megapixels}")
     model = load_colorizer(args.model)
     if args.temperature is not None:
         set_temperature(model, args.temperature)  # refuses a regression model, clearly
     manifest = colorize_inputs(model, args.inputs, args.out, render_size=args.render_size,
                                compare=args.compare, overwrite=args.overwrite, tag=args.tag,
-                               batch_size=args.batch_size, timeout=args.timeout)
+                               batch_size=args.batch_size, timeout=args.timeout, guide=guide,
+                               temporal=args.temporal, max_pixels=int(args.max_megapixels * 1e6))
     counts = manifest.counts()
     print(f"colorized {counts['ok']}, skipped {counts['skipped']} (already done), failed "
           f"{counts['failed']} of {len(manifest.entries)} inputs into {args.out}; "
           f"see {manifest.path}")
+    if guide is not None and guide.reference_error:
+        # Last, where it is seen: the photos were made, but not as asked.
+        raise ColorizerError(f"{guide.reference_error} (the reference photo; the photos were "
+                             "colorized without it: fix it and run again with --overwrite)")
     return 1 if counts["failed"] else 0

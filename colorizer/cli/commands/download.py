@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     parser.add_argument("--folder", action="store_true",
                         help="with --source gdrive: the id is a shared folder")
     parser.add_argument("--workers", type=int, default=8, help="parallel downloads (urls)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds one request may take in all (connect, headers, body)")
     parser.add_argument("--retries", type=int, default=3,
                         help="extra attempts after 5xx, timeouts and dropped connections")
     parser.add_argument("--max-mb", type=float, default=25.0, help="largest accepted image")

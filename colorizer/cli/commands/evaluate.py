@@ -28,11 +28,16 @@ def register(subparsers) -> None:
                              "that fall in it by the hash of their path relative to the folder "
                              "(as `colorizer train --data FOLDER` splits it); all: every image")
     parser.add_argument("--labels", default=None, help="a labels CSV (file,breed,species)")
-    parser.add_argument("--classifier", default="auto", choices=["auto", "vgg16", "none"],
-                        help="ImageNet classifier for the semantic metric. auto: VGG16 when its "
-                             "weights are in ~/.keras/models or can be downloaded, otherwise the "
-                             "semantic metric is skipped with a warning; vgg16: stop at once "
-                             "when they cannot be had")
+    parser.add_argument("--classifier", default="auto",
+                        help="classifier for the semantic metric: auto, vgg16, none, or a "
+                             ".keras classifier of its own labels (such as one from `colorizer "
+                             "train-classifier`, offline). auto: VGG16 when its weights are in "
+                             "~/.keras/models or can be downloaded, otherwise the semantic "
+                             "metric is skipped with a warning; vgg16: stop at once when they "
+                             "cannot be had")
+    parser.add_argument("--classifier-labels",
+                        help="labels of a .keras --classifier's outputs, in order: cat,dog or "
+                             "a file with one a line (default: its FILE.labels.json)")
     parser.add_argument("--classifier-weights", default="imagenet",
                         help="imagenet (Keras's cache, else downloaded), none (random: runs, "
                              "means nothing), or a VGG16 .h5 weights file (offline machines)")
@@ -52,7 +57,13 @@ def run(args) -> int:
 
     split = None if args.split == "all" else args.split
     weights = None if args.classifier_weights.lower() == "none" else args.classifier_weights
-    summary = evaluate(args.model, args.data, args.out, classifier=args.classifier,
+    classifier = args.classifier
+    if classifier.lower() not in ("auto", "vgg16", "none"):
+        from colorizer.evaluation.stand_in import load_label_classifier, parse_labels
+
+        classifier = load_label_classifier(
+            classifier, parse_labels(args.classifier_labels) if args.classifier_labels else None)
+    summary = evaluate(args.model, args.data, args.out, classifier=classifier,
                        classifier_weights=weights, threshold=args.threshold,
                        image_size=args.image_size, batch_size=args.batch_size, split=split,
                        labels=args.labels, limit=args.limit, examples=args.examples)

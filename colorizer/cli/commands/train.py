@@ -21,8 +21,13 @@ def register(subparsers) -> None:
                         help="image folder (split by file hash into train/val/test) or "
                              "a folder of shards from `colorizer prepare`")
     parser.add_argument("--run-dir", required=True, help="run folder (checkpoints, logs)")
-    parser.add_argument("--preset", default="paper", choices=("paper", "smoke"),
-                        help="defaults for everything not given")
+    parser.add_argument("--preset", default="paper", choices=("paper", "budget", "smoke"),
+                        help="defaults for everything not given. paper: the paper's set-up "
+                             "(224 px, ImageNet weights, regression, constant learning rate, "
+                             "40 epochs); budget: the best colour for a fixed time without "
+                             "pretrained weights (128 px, regression, warm-up and cosine "
+                             "decay to the end of --max-minutes, 30 by default, colour gain "
+                             "chosen on the validation split); smoke: tiny, for tests")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--image-size", type=int)
@@ -31,20 +36,36 @@ def register(subparsers) -> None:
     parser.add_argument("--freeze-encoder-epochs", type=int,
                         help="epochs with the encoder frozen at the start")
     parser.add_argument("--steps-per-epoch", type=int, help="cap on batches per epoch")
-    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes")
+    parser.add_argument("--max-minutes", type=float,
+                        help="stop after this many minutes of training (at the end of the "
+                             "first batch past the limit; the stopped epoch is still "
+                             "validated, and best.keras is the best validated state, that "
+                             "one included)")
+    parser.add_argument("--schedule", choices=("constant", "cosine"),
+                        help="learning rate: constant, or a warm-up then a cosine decay "
+                             "ending with the budget (--max-minutes, else --epochs)")
+    parser.add_argument("--warmup-steps", type=int, help="steps of the cosine schedule's warm-up")
     parser.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     parser.add_argument("--augment-on", default="device", choices=("device", "host"),
                         help="where rotation, flips and noise run: device (inside the "
                              "training step, on the GPU/TPU; the CPU only decodes and crops) "
                              "or host (in the tf.data pipeline on the CPU)")
     parser.add_argument("--head", choices=("regression", "classification"),
-                        default="regression",
-                        help="regression: the paper's MSE on ab; classification: colour as "
+                        help="(the presets': regression) "
+                             "regression: the paper's MSE on ab; classification: colour as "
                              "classification over the quantised ab gamut (Zhang et al.), with "
                              "class rebalancing from the data's ab distribution")
-    parser.add_argument("--temperature", type=float, default=0.38,
+    parser.add_argument("--temperature", type=float,
                         help="annealed-mean temperature of the classification head (1: the "
-                             "mean, washed out; near 0: the mode, vivid but patchy)")
+                             "mean, washed out; near 0: the mode, vivid but patchy; the paper "
+                             "preset's default is 0.38)")
+    parser.add_argument("--tune-colour", choices=("on", "off"),
+                        help="after training, tune the colour of best.keras and model.keras "
+                             "on the validation split: the classification head's temperature "
+                             "(the most vivid that still beats gray on ab RMSE and PSNR) or "
+                             "the regression head's colour gain (the largest that keeps half "
+                             "of its lead over gray); recorded in colour_tuning.json (the "
+                             "budget preset: on)")
     parser.add_argument("--strategy", default="auto",
                         choices=("auto", "default", "mirrored", "tpu", "multi-worker"),
                         help="where to train: auto picks multi-worker when TF_CONFIG names "
@@ -57,18 +78,12 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
-    from colorizer.data.ab_distribution import find_ab_distribution
+def settings(args):
+    """The :class:`~colorizer.training.config.Preset` a ``colorizer train`` command asks for:
+    its ``--preset``, with every option given on the command line overriding it."""
     from colorizer.data.config import AugmentConfig
-    from colorizer.data.pipeline import DecodeStats, make_dataset
-    from colorizer.training.config import get_preset
-    from colorizer.training.distribute import (
-        describe, get_strategy, global_batch_size, num_workers, resolve_mixed_precision,
-        resolve_xla)
-    from colorizer.training.train import train
+    from colorizer.training.config import Preset, get_preset
 
-    # First: a multi-worker strategy must exist before TensorFlow runs anything else.
-    strategy = get_strategy(args.strategy)
     preset = get_preset(args.preset)
     weights = preset.model.weights if args.weights is None else (
         None if args.weights.lower() == "none" else args.weights)
@@ -81,12 +96,29 @@ def run(args) -> int:
     train_config = dataclasses.replace(preset.train, **{k: v for k, v in (
         ("epochs", args.epochs), ("learning_rate", args.learning_rate),
         ("freeze_encoder_epochs", args.freeze_encoder_epochs),
-        ("steps_per_epoch", args.steps_per_epoch), ("max_minutes", args.max_minutes))
+        ("steps_per_epoch", args.steps_per_epoch), ("max_minutes", args.max_minutes),
+        ("schedule", args.schedule), ("warmup_steps", args.warmup_steps),
+        ("tune_colour", None if args.tune_colour is None else args.tune_colour == "on"))
         if v is not None})
-    if not args.temperature > 0:
+    if args.temperature is not None and not args.temperature > 0:
         raise ValueError(f"--temperature must be positive, got {args.temperature}")
-    model_config = dataclasses.replace(preset.model, weights=weights, head=args.head,
-                                       temperature=args.temperature)
+    model_config = dataclasses.replace(preset.model, weights=weights, **{k: v for k, v in (
+        ("head", args.head), ("temperature", args.temperature)) if v is not None})
+    return Preset(data, model_config, train_config)
+
+
+def run(args) -> int:
+    from colorizer.data.ab_distribution import find_ab_distribution
+    from colorizer.data.pipeline import DecodeStats, make_dataset
+    from colorizer.training.distribute import (
+        describe, get_strategy, global_batch_size, num_workers, resolve_mixed_precision,
+        resolve_xla)
+    from colorizer.training.train import train
+
+    # First: a multi-worker strategy must exist before TensorFlow runs anything else.
+    strategy = get_strategy(args.strategy)
+    preset = settings(args)
+    data, train_config, model_config = preset.data, preset.train, preset.model
 
     stats = DecodeStats()
     batch_size = global_batch_size(data.batch_size, strategy)
@@ -108,7 +140,7 @@ def run(args) -> int:
     # `colorizer prepare` saves the ab distribution beside the shards; without it, train
     # measures it on a sample of the training batches.
     distribution = (find_ab_distribution(args.data)
-                    if args.head == "classification" and os.path.isdir(args.data) else None)
+                    if model_config.head == "classification" and os.path.isdir(args.data) else None)
     result = train(train_ds, args.run_dir, val_data=val_ds, model_config=model_config,
                    train_config=train_config, ab_distribution=distribution,
                    strategy=strategy, mixed_precision=args.mixed_precision,

@@ -1,0 +1,352 @@
+"""Colorize a film: every frame's lightness kept, colour steadied over time, sound kept.
+
+    clip.mp4 -> frames (decoded ahead in a thread) -> full-size L -> working-size L
+      -> model, a batch of frames at a time -> ab -> steadied along the motion (temporal.py)
+      -> merged with full-size L (the frame's own lightness) -> H.264 segment of ~10 s
+    finished segments + the input's audio -> DIR/clip.mp4, renamed into place when complete
+
+Memory stays bounded whatever the length: frames stream through and only a batch is held.
+Work is kept segment by segment in a hidden folder beside the output (``.clip.mp4.parts``)
+with the smoothing state at each segment's end, so a run stopped at any moment and started
+again continues from the last finished segment and gives the same file as an uninterrupted
+run. A film that cannot be read fails alone, naming the file, and leaves nothing behind.
+
+Example:
+    >>> result = colorize_video(model, "home_movie.mp4", "out/home_movie.mp4")
+    >>> result.frames, result.fps
+    (14400, Fraction(24, 1))
+"""
+from __future__ import annotations
+
+import dataclasses
+import fractions
+import hashlib
+import json
+import os
+import queue
+import shutil
+import threading
+import time
+from typing import Iterator
+
+import numpy as np
+
+from colorizer.fileio import write_text
+from colorizer.inference.full_resolution import (
+    DEFAULT_RENDER_SIZE, encode_lab, image_lightness, merge_lightness_ab, model_input,
+    predict_ab_batch, working_size)
+from colorizer.inference.film_hints import HintTracker, TrackedHints
+from colorizer.inference.guided import guided_ab_at
+from colorizer.inference.hints import Hints, hint_pixels
+from colorizer.inference.temporal import DEFAULT_STRENGTH, SmootherState, TemporalSmoother
+from colorizer.inference.video_io import (
+    Frame, SegmentWriter, VideoReadError, join_segments, probe_video, read_frames,
+    remove_quietly)
+
+SEGMENT_SECONDS = 10.0
+"""Film time per finished segment: what a stopped run loses at most."""
+PREFETCH_BATCHES = 2
+
+
+@dataclasses.dataclass
+class VideoResult:
+    """What was written for one film."""
+
+    output: str
+    width: int
+    height: int
+    frames: int
+    fps: fractions.Fraction
+    cuts: int
+    resumed_from: int
+    seconds: float
+
+
+def _model_fingerprint(model) -> str:
+    digest = hashlib.sha1()
+    for weight in model.weights:
+        digest.update(np.asarray(weight).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _guidance_fingerprint(hints: Hints, reference: np.ndarray | None, height: int,
+                          width: int) -> str | None:
+    """A digest of what guides the film (hinted pixels, their frame, the reference), so a run
+    resumed with other guidance starts again."""
+    if not hints and reference is None:
+        return None
+    digest = hashlib.sha1()
+    if hints:
+        for array in hint_pixels(hints, height, width):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(str(hints.frame).encode())
+    if reference is not None:
+        digest.update(np.ascontiguousarray(reference).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _settings(path: str, model, render_size: int, temporal: str, strength: float,
+              segment_frames: int, batch_size: int, guidance: str | None = None) -> dict:
+    stat = os.stat(path)
+    return {"input": os.path.abspath(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "model": _model_fingerprint(model), "render_size": render_size,
+            "temporal": temporal, "strength": strength, "segment_frames": segment_frames,
+            "batch_size": batch_size, "guidance": guidance}
+
+
+def parts_folder(target: str) -> str:
+    """The hidden folder beside ``target`` holding finished segments while a film is made."""
+    folder, name = os.path.split(os.path.abspath(target))
+    return os.path.join(folder, f".{name}.parts")
+
+
+def _segment(parts: str, number: int) -> tuple[str, str]:
+    stem = os.path.join(parts, f"segment-{number:06d}")
+    return stem + ".mp4", stem + ".npz"
+
+
+def _finished_segments(parts: str) -> int:
+    count = 0
+    while all(os.path.isfile(p) for p in _segment(parts, count)):
+        count += 1
+    return count
+
+
+def _prepare_parts(parts: str, settings: dict) -> int:
+    """Keeps finished segments made with the same settings; returns how many there are."""
+    settings_path = os.path.join(parts, "settings.json")
+    if os.path.isdir(parts):
+        try:
+            with open(settings_path, encoding="utf-8") as file:
+                if json.load(file) == settings:
+                    return _finished_segments(parts)
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(parts)  # another input, model or setting: start again
+    os.makedirs(parts)
+    write_text(settings_path, json.dumps(settings, indent=1))
+    return 0
+
+
+def _prefetch(frames: Iterator[Frame], render_size: int, size: int) -> Iterator:
+    """Decodes frames and computes their L in a thread, ``size`` frames ahead of the model."""
+    pending: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for frame in frames:
+                lightness = image_lightness(frame.rgb)
+                item = (frame, lightness, model_input(lightness, render_size))
+                while not stop.is_set():
+                    try:
+                        pending.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            pending.put(done)
+        except BaseException as error:  # handed to the consumer, which raises it
+            pending.put(error)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = pending.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAULT_RENDER_SIZE,
+                    smoother: TemporalSmoother | None = None, batch_size: int = 8,
+                    tracker: HintTracker | None = None, reference: np.ndarray | None = None,
+                    ) -> Iterator[tuple[Frame, np.ndarray]]:
+    """Colorizes a stream of frames: yields each frame with its uint8 RGB result.
+
+    The result's L is the frame's own (before any encoding); ab comes from the model at the
+    working size, steadied by ``smoother`` (none: every frame on its own), and upscaled.
+    Frames go through the model ``batch_size`` at a time. With a ``tracker``, each frame is
+    guided by the hints where the motion has carried them, and with a ``reference`` by its
+    colours (the smoother's motion is what the tracker follows).
+    """
+    smoother = smoother or TemporalSmoother(mode="none")
+    batch: list = []
+
+    def flush() -> Iterator[tuple[Frame, np.ndarray]]:
+        ab = predict_ab_batch(model, np.stack([small for _, _, small in batch]))
+        for (frame, lightness, small), ab_small in zip(batch, ab):
+            steady = smoother.step(small, ab_small)
+            rows = ()
+            if tracker is not None:
+                rows, cols, hint_ab = tracker.step(frame.index, smoother.motion,
+                                                   small.shape[:2])
+            if len(rows) or reference is not None:
+                if not len(rows):
+                    cols, hint_ab = rows, np.zeros((0, 2), np.float32)
+                guided = guided_ab_at(lightness, steady, np.asarray(rows, np.int64),
+                                      np.asarray(cols, np.int64), hint_ab, reference)
+                yield frame, encode_lab(lightness, guided)
+            else:
+                yield frame, merge_lightness_ab(lightness, steady)
+        batch.clear()
+
+    for item in _prefetch(frames, render_size, batch_size * PREFETCH_BATCHES):
+        batch.append(item)
+        if len(batch) == batch_size:
+            yield from flush()
+    if batch:
+        yield from flush()
+
+
+def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_RENDER_SIZE,
+                   temporal: str = "flow", strength: float = DEFAULT_STRENGTH,
+                   batch_size: int = 8, segment_seconds: float = SEGMENT_SECONDS,
+                   comment: str | None = None, progress: bool = True, hints=None,
+                   reference: np.ndarray | None = None) -> VideoResult:
+    """Colorizes one film into ``target`` (an ``.mp4``), resuming earlier work on it.
+
+    Args:
+        model: A colorizer (``load_colorizer`` or ``build_colorizer``).
+        path: The input film (MP4, MOV, MKV, AVI, WebM ...; H.264, H.265, VP9, MPEG-4,
+            MJPEG ...). Phone rotation is applied: the output is upright.
+        target: The output file; it appears only when complete.
+        render_size: The model's working size (a multiple of 32).
+        temporal: ``flow`` (colour steadied along the motion, reset at cuts) or ``none``.
+        strength: How much of the previous frame's colour a well-tracked pixel keeps.
+        batch_size: Frames through the model at once.
+        segment_seconds: Film time per finished segment (the most a stopped run redoes).
+        comment: Text for the container's ``comment`` tag (None: no tag).
+        progress: Show a progress bar with frames, frames per second and time left.
+        hints: Colour hints (``Hints``, or any form ``Hints.from_value`` takes) drawn on the
+            frame ``hints.frame`` (the first by default), in pixels of the upright frame: they
+            follow the motion from there to the end of that shot
+            (:mod:`colorizer.inference.film_hints`). With ``temporal="none"`` the colour is
+            still each frame's own, but the hints still follow the motion.
+        reference: A colour photo whose colours guide every frame.
+
+    Returns:
+        A :class:`VideoResult`.
+
+    Raises:
+        VideoReadError: The film cannot be read (corrupt, truncated, no video, no frames);
+            nothing is left behind.
+        HintError: A hint outside the frame, or scribbles of another size (before any work).
+    """
+    from tqdm.auto import tqdm
+
+    working_size(1, 1, render_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    start = time.perf_counter()
+    info = probe_video(path)
+    hints = Hints.from_value(hints)
+    tracker = HintTracker(hints, info.height, info.width, hints.frame) if hints else None
+    # Hints follow the motion even when the colour is each frame's own: the smoother then
+    # measures the motion and keeps none of the previous colour.
+    smoother = (TemporalSmoother(0.0, "flow") if tracker and temporal == "none"
+                else TemporalSmoother(strength, temporal))
+    per_segment = max(1, round(float(info.fps) * segment_seconds / batch_size)) * batch_size
+    parts = parts_folder(target)
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    done_segments = _prepare_parts(parts, _settings(
+        path, model, render_size, temporal, strength, per_segment, batch_size,
+        _guidance_fingerprint(hints, reference, info.height, info.width)))
+    first = done_segments * per_segment
+    if done_segments:
+        with np.load(_segment(parts, done_segments - 1)[1]) as arrays:
+            smoother.state = SmootherState.from_arrays(arrays)
+            if tracker is not None:
+                tracker.state = TrackedHints.from_arrays(arrays)
+    bar = tqdm(total=info.frames or None, initial=first, desc=os.path.basename(path),
+               unit="frame", disable=not progress)
+    count, writer, number = first, None, done_segments
+    try:
+        frames = (f for f in read_frames(path, info) if f.index >= first)
+        for frame, rgb in colorize_frames(model, frames, render_size=render_size,
+                                          smoother=smoother, batch_size=batch_size,
+                                          tracker=tracker, reference=reference):
+            if writer is None:
+                writer = SegmentWriter(_segment(parts, number)[0] + ".partial", info)
+            writer.write(rgb, frame.pts)
+            count += 1
+            bar.update()
+            if count % per_segment == 0:
+                _finish_segment(writer, parts, number, smoother.state, tracker)
+                writer, number = None, number + 1
+        if writer is not None:
+            _finish_segment(writer, parts, number, smoother.state, tracker)
+            writer, number = None, number + 1
+        if count == 0:
+            raise VideoReadError(f"{path}: the video stream holds no frames")
+        if info.frames and count < info.frames:
+            raise VideoReadError(f"{path}: truncated: {count} of the {info.frames} frames its "
+                                 "header lists could be decoded")
+        segments = [_segment(parts, n)[0] for n in range(number)]
+        partial = f"{target}.partial-{os.getpid()}.mp4"
+        try:
+            join_segments(segments, path, partial, comment=comment)
+            os.replace(partial, target)
+        finally:
+            remove_quietly(partial)
+    except VideoReadError:
+        if writer is not None:
+            writer.container.close()
+        shutil.rmtree(parts, ignore_errors=True)  # a broken film leaves nothing behind
+        raise
+    finally:
+        bar.close()
+    shutil.rmtree(parts, ignore_errors=True)
+    return VideoResult(target, info.width, info.height, count, info.fps, smoother.cuts, first,
+                       time.perf_counter() - start)
+
+
+def _finish_segment(writer: SegmentWriter, parts: str, number: int,
+                    state: SmootherState, tracker: HintTracker | None = None) -> None:
+    """Closes a segment and renames it into place with the state that continues after it
+    (the smoother's, and where the hints have got to)."""
+    writer.close()
+    video, state_path = _segment(parts, number)
+    partial_state = state_path + ".partial.npz"
+    tracked = tracker.state.to_arrays() if tracker is not None and tracker.state else {}
+    np.savez(partial_state, **state.to_arrays(), **tracked)
+    os.replace(partial_state, state_path)
+    os.replace(writer.path, video)  # last: a segment counts once both files are in place
+
+
+def gray_frame(rgb: np.ndarray) -> np.ndarray:
+    """A colour frame as the uint8 gray RGB of the same lightness (how an old film looks)."""
+    from colorizer.color import lightness_to_gray_rgb
+
+    gray = lightness_to_gray_rgb(image_lightness(rgb)[..., 0])
+    return np.repeat(np.clip(gray * 255.0 + 0.5, 0, 255).astype(np.uint8)[..., None], 3, -1)
+
+
+def compare_video(original: str, colorized: str, target: str, *, max_height: int = 360) -> str:
+    """Writes a side-by-side film (input left, result right), at most ``max_height`` tall, to
+    show in a notebook; returns ``target``."""
+    import cv2
+
+    info = probe_video(original)
+    scale = min(1.0, max_height / info.height)
+    width = max(2, int(round(info.width * scale / 2)) * 2)
+    height = max(2, int(round(info.height * scale / 2)) * 2)
+    side = dataclasses.replace(info, width=2 * width, height=height, rotation=0)
+    partial = f"{target}.partial-{os.getpid()}.mp4"
+    try:
+        with SegmentWriter(partial, side) as writer:
+            for before, after in zip(read_frames(original, info), read_frames(colorized)):
+                pair = [cv2.resize(f.rgb, (width, height), interpolation=cv2.INTER_AREA)
+                        for f in (before, after)]
+                writer.write(np.hstack(pair), before.pts)
+        os.replace(partial, target)
+    finally:
+        remove_quietly(partial)
+    return target

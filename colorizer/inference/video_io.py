@@ -1,0 +1,323 @@
+"""Reading and writing films with PyAV: upright RGB frames in, H.264 segments and one muxed file out.
+
+    clip.mp4 -> demux -> decode (threads) -> upright RGB frames with their timestamps
+    frames   -> H.264 segments (CRF 17, no B-frames, so segments join exactly)
+    segments + the input's audio packets -> one container, written atomically
+
+PyAV carries its own FFmpeg libraries in its wheel, so no system ffmpeg is needed. Every
+frame keeps its own presentation time, so variable frame rate films keep their timing; audio
+packets are copied unchanged when the output container can hold their codec, and re-encoded
+to AAC only when it cannot (PCM from AVI or MOV, Vorbis from WebM).
+
+Example:
+    >>> info = probe_video("clip.mp4")
+    >>> for frame in read_frames("clip.mp4"):
+    ...     frame.rgb.shape  # (info.height, info.width, 3), uint8, upright
+"""
+from __future__ import annotations
+
+import dataclasses
+import fractions
+import heapq
+import os
+from typing import Iterator
+
+import numpy as np
+
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv",
+                    ".3gp", ".ogv")
+"""Inputs with these endings are treated as films."""
+KEPT_VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov")
+"""Films with these endings keep their name; others get ``.mp4`` added (H.264 does not fit a
+WebM, and AVI handles it badly)."""
+MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "flac", "opus"})
+"""Audio codecs an MP4 file can hold: these are copied packet for packet."""
+ENCODER_OPTIONS = {"crf": "17", "preset": "medium"}
+"""libx264 at CRF 17 (visually lossless for most footage) with the medium preset."""
+MAX_FRAME_PIXELS = 8192 * 4320
+"""Largest frame accepted (8K): checked from the stream's header before decoding."""
+
+
+class VideoReadError(ValueError):
+    """A film that cannot be read: corrupt, truncated, without a video stream, or empty."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    """What a film holds, as a viewer shows it (rotation applied).
+
+    Attributes:
+        width: Displayed width in pixels.
+        height: Displayed height in pixels.
+        frames: Frame count from the container's header (0 when it does not say).
+        fps: Average frame rate.
+        time_base: Unit of the video stream's timestamps, kept in the output.
+        rotation: Degrees counter-clockwise applied to stored frames to show them upright.
+        codec: Video codec name (``h264``, ``hevc``, ``vp9`` ...).
+        audio_codec: Audio codec name, or ``None`` without sound.
+        duration: Seconds, from the header (0 when unknown).
+    """
+
+    width: int
+    height: int
+    frames: int
+    fps: fractions.Fraction
+    time_base: fractions.Fraction
+    rotation: int
+    codec: str
+    audio_codec: str | None
+    duration: float
+
+
+@dataclasses.dataclass
+class Frame:
+    """One decoded frame: upright uint8 RGB and its presentation time in ``time_base`` units."""
+
+    index: int
+    pts: int
+    rgb: np.ndarray
+
+
+def is_video_path(path: str) -> bool:
+    """True when the file name ends like a film (see :data:`VIDEO_EXTENSIONS`)."""
+    return path.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def list_videos(folder: str) -> list[str]:
+    """Every film under ``folder`` (recursive), sorted; hidden files and folders skipped."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(root, f) for f in files
+                     if is_video_path(f) and not f.startswith("."))
+    return sorted(found)
+
+
+def video_output_name(name: str) -> str:
+    """``clip.mp4`` -> ``clip.mp4``; ``clip.webm`` -> ``clip.webm.mp4`` (always an MP4)."""
+    return name if name.lower().endswith(KEPT_VIDEO_EXTENSIONS) else name + ".mp4"
+
+
+def _open_container(path: str):
+    """A film opened for reading, with metadata that is not valid UTF-8 skipped rather than
+    fatal where PyAV lets it be chosen (before 19; PyAV 19 has no ``metadata_errors``)."""
+    import av
+
+    try:
+        return av.open(path, metadata_errors="ignore")
+    except TypeError:
+        return av.open(path)
+
+
+def _open(path: str):
+    import av
+
+    try:
+        return _open_container(path)
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as error:
+        raise VideoReadError(f"{path}: not a readable video ({_first_line(error)})") from error
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def probe_video(path: str) -> VideoInfo:
+    """Reads a film's header and first frame (for its rotation): nothing more is decoded.
+
+    Raises:
+        VideoReadError: No video stream, a corrupt header, or no frame at all.
+    """
+    with _open(path) as container:
+        if not container.streams.video:
+            raise VideoReadError(f"{path}: no video stream (audio only?)")
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        if context.width * context.height > MAX_FRAME_PIXELS:
+            raise VideoReadError(f"{path}: frames of {context.width} x {context.height} are "
+                                 f"larger than 8K")
+        rotation = 0
+        try:
+            for frame in container.decode(stream):
+                rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+                break
+            else:
+                raise VideoReadError(f"{path}: the video stream holds no frames")
+        except VideoReadError:
+            raise
+        except Exception as error:  # av.FFmpegError and friends
+            raise VideoReadError(f"{path}: cannot decode ({_first_line(error)})") from error
+        width, height = context.width, context.height
+        if rotation in (90, 270):
+            width, height = height, width
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        fps = stream.average_rate or stream.guessed_rate or fractions.Fraction(25)
+        duration = float(container.duration / 1_000_000) if container.duration else 0.0
+        return VideoInfo(width, height, int(stream.frames or 0), fractions.Fraction(fps),
+                         fractions.Fraction(stream.time_base), rotation, context.name, audio,
+                         duration)
+
+
+def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    turns = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+def read_frames(path: str, info: VideoInfo | None = None) -> Iterator[Frame]:
+    """Decodes every frame, upright, as uint8 RGB with its presentation timestamp.
+
+    Timestamps are the stream's own (so variable frame rates are kept); a frame without one
+    gets the next tick of the average rate. Raises :class:`VideoReadError` on a decoding error
+    (a truncated file), naming the file and the frame reached.
+    """
+    info = info or probe_video(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame and slice threads: decoding keeps up with the model
+        tick = fractions.Fraction(1) / (info.fps * info.time_base)
+        index, last_pts = 0, None
+        try:
+            for frame in container.decode(stream):
+                pts = frame.pts if frame.pts is not None else int(round(index * tick))
+                if last_pts is not None and pts <= last_pts:
+                    pts = last_pts + 1  # an encoder needs strictly increasing timestamps
+                last_pts = pts
+                rgb = _upright(frame.to_ndarray(format="rgb24"), info.rotation)
+                yield Frame(index, pts, rgb)
+                index += 1
+        except VideoReadError:
+            raise
+        except Exception as error:
+            raise VideoReadError(f"{path}: cannot decode frame {index} "
+                                 f"({_first_line(error)})") from error
+    if index == 0:
+        raise VideoReadError(f"{path}: the video stream holds no frames")
+
+
+class SegmentWriter:
+    """Encodes frames to one H.264 MP4 segment (context manager; the file is complete on exit).
+
+    Odd widths or heights cannot use 4:2:0 chroma, so such films are encoded 4:4:4 rather than
+    cropped or padded: the output keeps the input's exact size.
+    """
+
+    def __init__(self, path: str, info: VideoInfo):
+        import av
+
+        self.path = path
+        self.container = av.open(path, "w", format="mp4")
+        stream = self.container.add_stream("libx264", rate=info.fps)
+        stream.width, stream.height = info.width, info.height
+        odd = info.width % 2 or info.height % 2
+        stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+        stream.time_base = info.time_base
+        stream.codec_context.time_base = info.time_base
+        stream.codec_context.max_b_frames = 0  # dts == pts: segments concatenate exactly
+        stream.options = dict(ENCODER_OPTIONS)
+        # BT.709 matrix, limited range, said in the stream so players decode it as encoded.
+        stream.codec_context.colorspace = 1
+        stream.codec_context.color_primaries = 1
+        stream.codec_context.color_trc = 1
+        stream.codec_context.color_range = 1
+        self.stream = stream
+        self._format = stream.pix_fmt
+
+    def write(self, rgb: np.ndarray, pts: int) -> None:
+        """Encodes one uint8 RGB frame shown at ``pts`` (in the input's time base)."""
+        import av
+
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = frame.reformat(format=self._format, dst_colorspace="itu709",
+                               dst_color_range="MPEG")
+        frame.pts = pts
+        frame.time_base = self.stream.time_base
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
+        self.container.close()
+
+    def __enter__(self) -> "SegmentWriter":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.container.close()
+
+
+def _packets(container, stream) -> Iterator:
+    for packet in container.demux(stream):
+        if packet.size and packet.pts is not None:
+            yield packet
+
+
+def join_segments(segments: list[str], source: str, target: str, *,
+                  comment: str | None = None) -> None:
+    """Muxes encoded segments and the source's audio into ``target``.
+
+    Video packets are copied from the segments, audio packets from the source (or re-encoded
+    to AAC when MP4 cannot hold its codec); both are interleaved by time, so memory stays
+    bounded for any length. ``target`` is written as given: callers write a temporary name and
+    rename it.
+    """
+    import av
+
+    inputs = [av.open(path) for path in segments]
+    source_container = _open_container(source)
+    output = av.open(target, "w", format="mp4")
+    try:
+        if comment:
+            output.metadata["comment"] = comment
+        video_out = output.add_stream_from_template(inputs[0].streams.video[0])
+        audio_in = source_container.streams.audio[0] if source_container.streams.audio else None
+        audio_out, transcode = None, False
+        if audio_in is not None:
+            if audio_in.codec_context.name in MP4_AUDIO_CODECS:
+                audio_out = output.add_stream_from_template(audio_in)
+            else:
+                transcode = True
+                audio_out = output.add_stream("aac", rate=audio_in.codec_context.sample_rate)
+                audio_out.layout = audio_in.codec_context.layout
+                audio_out.bit_rate = 192_000
+
+        def video_packets() -> Iterator:
+            for container in inputs:
+                yield from _packets(container, container.streams.video[0])
+
+        def audio_packets() -> Iterator:
+            if not transcode:
+                yield from _packets(source_container, audio_in)
+                return
+            for frame in source_container.decode(audio_in):
+                frame.pts = None  # the encoder numbers its own samples
+                yield from audio_out.encode(frame)
+            yield from audio_out.encode(None)
+
+        def timed(packets: Iterator, order: int) -> Iterator:
+            for packet in packets:
+                yield float(packet.pts * packet.time_base), order, packet
+
+        # Interleaved by time, so the muxer never buffers one stream while waiting for the other.
+        streams = [timed(video_packets(), 0)]
+        if audio_in is not None:
+            streams.append(timed(audio_packets(), 1))
+        for _, order, packet in heapq.merge(*streams, key=lambda item: item[:2]):
+            packet.stream = video_out if order == 0 else audio_out
+            output.mux(packet)
+    finally:
+        output.close()
+        source_container.close()
+        for container in inputs:
+            container.close()
+
+
+def remove_quietly(path: str) -> None:
+    """Deletes a file if it is there."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,77 @@
+"""The web page's colour hints without a browser: strokes from the editor, the preview."""
+import cv2
+import numpy as np
+
+from colorizer.app.guided import preview, rgba_png, scribbles_from_editor
+from colorizer.inference.full_resolution import encode_lab, image_lightness
+from colorizer.inference.hints import Hints, hint_pixels
+
+
+def test_editor_strokes_become_scribbles_of_the_photo_size():
+    layer = np.zeros((50, 60, 4), np.uint8)
+    layer[10, 5:15] = (40, 160, 60, 255)
+    scribbles = scribbles_from_editor({"background": None, "layers": [layer]}, 100, 120)
+    assert scribbles.shape == (100, 120, 4)
+    assert (scribbles[20, 10:30] == (40, 160, 60, 255)).all()  # nearest: colours stay exact
+    assert scribbles_from_editor({"layers": [np.zeros((50, 60, 4), np.uint8)]}, 100, 120) is None
+    assert scribbles_from_editor(None, 100, 120) is None
+
+
+def test_preview_keeps_the_hints_at_the_shrunk_size(model):
+    photo = np.tile(np.linspace(0, 255, 1024, dtype=np.uint8), (700, 1))
+    scribbles = np.zeros((700, 1024, 4), np.uint8)
+    scribbles[300:310, 100:400] = (200, 40, 40, 255)
+    small = preview(model, photo, [(1000, 20, [20, 90, 200])], None, scribbles)
+    assert small.shape == (350, 512, 3)
+    # The point lands at (500, 10) of the preview, with its colour.
+    _, _, ab = hint_pixels(Hints.from_value([(500, 10, (20, 90, 200))]), 350, 512)
+    small_l = image_lightness(cv2.resize(photo, (512, 350), interpolation=cv2.INTER_AREA))
+    expected = encode_lab(small_l[10:11, 500:501], ab.reshape(1, 1, 2))[0, 0]
+    np.testing.assert_array_equal(small[10, 500], expected)
+
+
+def test_scribbles_png_keeps_alpha(tmp_path):
+    from PIL import Image
+
+    rgba = np.zeros((8, 9, 4), np.uint8)
+    rgba[2, 3] = (1, 2, 3, 255)
+    (tmp_path / "s.png").write_bytes(rgba_png(rgba))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "s.png")), rgba)
+
+
+def test_saved_hints_load_back_with_their_scribbles(tmp_path):
+    """What "Colorize full size" saves (hints.json naming scribbles.png) loads back, points
+    and scribbles, though each upload lands in a folder of its own."""
+    import json
+
+    import pytest
+
+    from colorizer.app.guided import hints_from_uploads
+    from colorizer.inference.hints import HintError
+
+    strokes = np.zeros((40, 60, 4), np.uint8)
+    strokes[5:9, 10:30] = (200, 40, 30, 255)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    document = tmp_path / "a" / "hints.json"
+    document.write_text(json.dumps({"points": [{"x": 3, "y": 4, "color": "#102030"}],
+                                    "scribbles": "scribbles.png"}))
+    picture = tmp_path / "b" / "scribbles.png"
+    picture.write_bytes(rgba_png(strokes))
+    points, scribbles = hints_from_uploads([str(document), str(picture)], (40, 60))
+    assert points == [(3, 4, [16, 32, 48])]
+    np.testing.assert_array_equal(scribbles, strokes)
+    # What the editor then holds gives the same scribbles back.
+    editor = {"background": None, "layers": [scribbles], "composite": None}
+    np.testing.assert_array_equal(scribbles_from_editor(editor, 40, 60), strokes)
+    with pytest.raises(HintError, match="upload that PNG"):
+        hints_from_uploads([str(document)], (40, 60))
+    with pytest.raises(HintError, match="same size"):
+        hints_from_uploads([str(document), str(picture)], (80, 60))
+    with pytest.raises(HintError, match="photo first"):
+        hints_from_uploads([str(document), str(picture)], None)
+    with pytest.raises(HintError, match="one hints JSON"):
+        hints_from_uploads([str(picture)], (40, 60))
+    # Points alone need no photo size.
+    document.write_text(json.dumps({"points": [{"x": 1, "y": 2, "color": "#ffffff"}]}))
+    assert hints_from_uploads([str(document)], None) == ([(1, 2, [255, 255, 255])], None)

@@ -20,7 +20,8 @@ from colorizer.inference.video_io import Frame, VideoReadError, probe_video, rea
 from colorizer.model.network import build_colorizer
 from tests.inference import clips
 
-pytestmark = pytest.mark.backends  # the model runs on either Keras backend
+# The model's part of a film runs on either Keras backend (the tests marked `backends`); the
+# rest (containers, codecs, segments, resume) is the same NumPy and PyAV code on both.
 
 SIZE = (64, 96)
 
@@ -49,6 +50,7 @@ def _ab(rgb):
     return rgb_to_lab(rgb.astype(np.float32) / 255.0)[..., 1:]
 
 
+@pytest.mark.backends
 def test_film_keeps_size_rate_frames_sound_and_says_a_model_coloured_it(tmp_path, model, photo):
     frames, _ = clips.pan(photo, 30, SIZE)
     clip = str(tmp_path / "clip.mp4")
@@ -72,6 +74,7 @@ def test_film_keeps_size_rate_frames_sound_and_says_a_model_coloured_it(tmp_path
     assert again.counts()["skipped"] == 1 and again.entries[0].frames == 30
 
 
+@pytest.mark.backends
 def test_lightness_of_every_frame_is_kept_before_encoding(model, photo):
     frames, _ = clips.pan(photo, 10, SIZE, grain=6.0)
     for frame, rgb in colorize_frames(model, _frames(frames), render_size=64, batch_size=4,
@@ -87,6 +90,7 @@ def _flicker(rgbs, step):
                           for a, b in zip(abs_, abs_[1:])]))
 
 
+@pytest.mark.backends
 def test_colour_along_the_motion_flickers_far_less_than_per_frame(grainy_model, photo):
     frames, step = clips.pan(photo, 24, SIZE, grain=8.0)
 

@@ -182,7 +182,6 @@ def test_repository_links_are_written_in_one_place(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.backends
 @pytest.mark.timeout(900)
 def test_train_notebook_with_the_classification_head_on_shards_of_full_epochs(
         tmp_path, monkeypatch):

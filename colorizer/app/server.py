@@ -101,13 +101,20 @@ worker) the start can take longer, and the app would fail with a misleading "por
 
 
 def patient_server_start() -> None:
-    """Lets Gradio's server take up to :data:`SERVER_START_WAIT_S` to start (idempotent).
+    """Lets Gradio's server start on a busy machine and beside Jupyter's tools (idempotent).
 
-    Gradio has no setting for its start-up wait, so its private ``http_server.Server``'s
-    ``run_in_thread`` is wrapped here, in this one place: when Gradio's own 5 s run out, the
-    wrapper keeps waiting while the server thread is alive and not yet started. A server that
-    cannot start (its port taken) ends its thread, and the error is raised at once, as before.
+    Gradio's private ``http_server.Server`` is adjusted here, in this one place:
+
+    * ``run_in_thread``: Gradio has no setting for its start-up wait; when its own 5 s run out,
+      the wrapper keeps waiting while the server thread is alive and not yet started. A server
+      that cannot start (its port taken) ends its thread, and the error is raised at once.
+    * ``run`` (uvicorn's, in the server thread): uvicorn hands ``asyncio.run`` a
+      ``loop_factory``, and ``nest_asyncio`` (which Jupyter's client and many notebooks apply)
+      replaces ``asyncio.run`` with one that takes none, so the thread died at once and the
+      app failed as if its port were taken. The loop is run by an ``asyncio.Runner`` instead,
+      the same thing ``asyncio.run`` does.
     """
+    import asyncio
     import time
 
     from gradio import http_server
@@ -115,6 +122,15 @@ def patient_server_start() -> None:
     original = http_server.Server.run_in_thread
     if getattr(original, "patient", False):
         return
+
+    import uvicorn
+
+    if hasattr(uvicorn.Config, "get_loop_factory"):  # the uvicorn releases that pass one
+        def run(self, sockets=None):
+            with asyncio.Runner(loop_factory=self.config.get_loop_factory()) as runner:
+                return runner.run(self.serve(sockets=sockets))
+
+        http_server.Server.run = run
 
     def run_in_thread(self):
         try:

@@ -109,3 +109,20 @@ def test_a_server_slower_than_gradios_five_seconds_still_starts():
     finally:
         server.should_exit = True
         server.thread.join(10)
+
+
+def test_the_app_starts_after_a_notebook_applied_nest_asyncio(model_file):
+    """Jupyter's client and many notebooks apply nest_asyncio, whose asyncio.run takes no
+    loop_factory (uvicorn passes one): the app still starts and answers."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import asyncio, urllib.request\n"
+         "import nest_asyncio\n"
+         "nest_asyncio.apply(asyncio.new_event_loop())\n"
+         "from colorizer.app import launch\n"
+         f"app = launch({model_file!r}, port={free_port()}, block=False, quiet=True)\n"
+         "with urllib.request.urlopen(app.url, timeout=30) as page:\n"
+         "    print(page.status, b'colorizer' in page.read())\n"
+         "app.close()\n"],
+        capture_output=True, text=True, timeout=300)
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    assert "200 True" in probe.stdout.splitlines()

@@ -170,7 +170,7 @@ def changed_packages(before: dict[str, str], after: dict[str, str]) -> list[str]
 
 def unpinned_floors(pins: dict[str, str]) -> list[str]:
     """setup.cfg's run-time requirements that Colab's runtime lacks, at their lowest declared
-    version (``av==14.0``): the oldest environment starts with them, so those minimums are
+    version (``av==15.0``): the oldest environment starts with them, so those minimums are
     run too, not only the newest releases pip would pick."""
     setup = configparser.ConfigParser()
     setup.read(os.path.join(ROOT, "setup.cfg"))

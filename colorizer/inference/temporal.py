@@ -15,10 +15,6 @@ so one shot's colour never leaks into the next. With a constant ``w`` the noise 
 pixel shrinks by ``sqrt((1 - w) / (1 + w))``: under a quarter of its per-frame size at ``w = 0.9``.
 
 Flow is OpenCV's DIS (dense inverse search) on the working-size L: a few milliseconds a frame.
-Most of a film's motion is the camera's (pans, zooms, a shaking hand), which one affine map
-describes better than any per-pixel flow can: DIS is least sure where it matters for colour,
-on smooth areas and in sub-pixel moves. So an affine map is fitted to the flow (RANSAC), and
-each pixel follows whichever of the two, camera or local flow, finds its lightness better.
 
 Example:
     >>> smoother = TemporalSmoother()
@@ -45,11 +41,6 @@ a shot they correlate above 0.99, even through pans and zooms)."""
 CUT_SHARE = 0.5
 """A frame where more than half of the pixels are not explained by the flow starts a new scene."""
 CUT_MISMATCH_L = 12.0
-CAMERA_SAMPLE_STEP = 4
-"""The camera's affine map is fitted to the flow at every 4th pixel of each row and column."""
-CAMERA_RANSAC_PIXELS = 1.0
-"""Flow vectors further than this (working-size pixels) from the fitted map are outliers:
-objects moving on their own."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,12 +97,10 @@ class TemporalSmoother:
             (0 = per-frame colour, values near 1 = very steady colour).
         mode: ``flow`` or ``none`` (see :data:`TEMPORAL_MODES`).
         state: Where to continue from (a resumed film), else a fresh start.
-        follow_camera: Let pixels follow the camera's affine motion where it explains them
-            better than the per-pixel flow (off: the flow alone, for comparison).
     """
 
     def __init__(self, strength: float = DEFAULT_STRENGTH, mode: str = "flow",
-                 state: SmootherState | None = None, follow_camera: bool = True):
+                 state: SmootherState | None = None):
         if mode not in TEMPORAL_MODES:
             raise ValueError(f"temporal mode must be one of {', '.join(TEMPORAL_MODES)}, "
                              f"got {mode!r}")
@@ -119,7 +108,6 @@ class TemporalSmoother:
             raise ValueError(f"strength must be in [0, 1), got {strength}")
         self.strength = float(strength)
         self.mode = mode
-        self.follow_camera = follow_camera
         self.state = state or SmootherState()
         self.cuts = 0
         self._flow = None
@@ -164,59 +152,18 @@ class TemporalSmoother:
         flow = self._dis().calc(_flow_image(lightness), _flow_image(previous_l), None)
         grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
                                      np.arange(height, dtype=np.float32))
-        # Compared after a blur: grain differs from frame to frame by nature, and must not
-        # read as "the motion failed here".
-        target = cv2.GaussianBlur(lightness[..., 0], (0, 0), MISMATCH_BLUR)
-
-        def mismatch_along(map_x, map_y):
-            warped = cv2.remap(previous_l[..., 0], map_x, map_y, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
-            return np.abs(cv2.GaussianBlur(warped, (0, 0), MISMATCH_BLUR) - target)
-
         map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
-        mismatch = mismatch_along(map_x, map_y)
-        camera = camera_motion(flow) if self.follow_camera else None
-        if camera is not None:
-            camera_x = camera[0, 0] * grid_x + camera[0, 1] * grid_y + camera[0, 2]
-            camera_y = camera[1, 0] * grid_x + camera[1, 1] * grid_y + camera[1, 2]
-            camera_mismatch = mismatch_along(camera_x, camera_y)
-            # Each pixel follows whichever motion finds its lightness; ties go to the camera.
-            follows_camera = camera_mismatch <= mismatch
-            map_x = np.where(follows_camera, camera_x, map_x)
-            map_y = np.where(follows_camera, camera_y, map_y)
-            mismatch = np.minimum(mismatch, camera_mismatch)
-        if float(np.mean(mismatch > CUT_MISMATCH_L)) > CUT_SHARE:
-            return None
+        warped_l = cv2.remap(previous_l[..., 0], map_x, map_y, cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
         warped_ab = cv2.remap(previous_ab, map_x, map_y, cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
+        # Compared after a blur: grain differs from frame to frame by nature, and must not
+        # read as "the flow failed here".
+        mismatch = np.abs(cv2.GaussianBlur(warped_l, (0, 0), MISMATCH_BLUR)
+                          - cv2.GaussianBlur(lightness[..., 0], (0, 0), MISMATCH_BLUR))
+        if float(np.mean(mismatch > CUT_MISMATCH_L)) > CUT_SHARE:
+            return None
         inside = ((map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1))
         match = (np.exp(-np.square(mismatch / MATCH_SCALE_L)) * inside).astype(np.float32)
-        motion = np.stack([map_x - grid_x, map_y - grid_y], axis=-1).astype(np.float32)
-        self.motion = Motion(motion, match)
+        self.motion = Motion(flow, match)
         return warped_ab, (self.strength * match).astype(np.float32)
-
-
-def camera_motion(flow: np.ndarray) -> np.ndarray | None:
-    """The affine map ``(2, 3)`` that best explains a flow field as camera motion, or None.
-
-    Fitted with RANSAC to the flow at a grid of pixels, so that objects moving on their own
-    do not pull it; ``None`` when no map explains at least half of them.
-
-    Args:
-        flow: ``(h, w, 2)``: for each pixel, the offset ``(dx, dy)`` to where it was.
-
-    Returns:
-        ``[[a, b, c], [d, e, f]]``: pixel ``(x, y)`` was at ``(a x + b y + c, d x + e y + f)``.
-    """
-    height, width = flow.shape[:2]
-    ys, xs = np.mgrid[0:height:CAMERA_SAMPLE_STEP, 0:width:CAMERA_SAMPLE_STEP]
-    points = np.stack([xs.ravel(), ys.ravel()], axis=-1).astype(np.float32)
-    if len(points) < 3:
-        return None
-    moved = points + flow[ys.ravel(), xs.ravel()]
-    matrix, inliers = cv2.estimateAffine2D(points, moved, method=cv2.RANSAC,
-                                           ransacReprojThreshold=CAMERA_RANSAC_PIXELS,
-                                           refineIters=10)
-    if matrix is None or inliers is None or float(np.mean(inliers)) < 0.5:
-        return None
-    return matrix.astype(np.float32)

@@ -32,8 +32,12 @@ KEPT_VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov")
 WebM, and AVI handles it badly)."""
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "flac", "opus"})
 """Audio codecs an MP4 file can hold: these are copied packet for packet."""
-ENCODER_OPTIONS = {"crf": "17", "preset": "medium"}
-"""libx264 at CRF 17 (visually lossless for most footage) with the medium preset."""
+ENCODER_OPTIONS = {"crf": "17", "preset": "medium", "x264-params": "chroma-qp-offset=-12"}
+"""libx264 at CRF 17 (visually lossless for most footage) with the medium preset, and its
+chroma quantised 12 steps finer than its luma: the colour is all this encoder adds to a
+film, and at x264's default the compression noise of the chroma alone flickers as much as a
+steadied colorization does (benchmarks/video_flicker.py measures both), for a few per cent
+more bytes (the grain of L takes most of them)."""
 MAX_FRAME_PIXELS = 8192 * 4320
 """Largest frame accepted (8K): checked from the stream's header before decoding."""
 
@@ -199,9 +203,14 @@ class SegmentWriter:
 
     Odd widths or heights cannot use 4:2:0 chroma, so such films are encoded 4:4:4 rather than
     cropped or padded: the output keeps the input's exact size.
+
+    Args:
+        path: The segment file to write.
+        info: The input film's size, rate and time base.
+        options: libx264's options; :data:`ENCODER_OPTIONS` by default.
     """
 
-    def __init__(self, path: str, info: VideoInfo):
+    def __init__(self, path: str, info: VideoInfo, options: dict[str, str] | None = None):
         import av
 
         self.path = path
@@ -213,7 +222,7 @@ class SegmentWriter:
         stream.time_base = info.time_base
         stream.codec_context.time_base = info.time_base
         stream.codec_context.max_b_frames = 0  # dts == pts: segments concatenate exactly
-        stream.options = dict(ENCODER_OPTIONS)
+        stream.options = dict(ENCODER_OPTIONS if options is None else options)
         # BT.709 matrix, limited range, said in the stream so players decode it as encoded.
         stream.codec_context.colorspace = 1
         stream.codec_context.color_primaries = 1

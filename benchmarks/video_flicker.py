@@ -7,7 +7,9 @@ with ``--temporal none`` and ``flow``, decoded, and compared with the colour ori
 
 - flicker: mean |change of ab| between consecutive frames on the same scene point (the known
   camera motion compensated; the frame pair across a cut left out; ab blurred by 2 pixels
-  first, and also per pixel), for the original, per-frame colour and steadied colour;
+  first, and also per pixel), for the original, per-frame colour and steadied colour, and for
+  the original put through the product's encoder (with and without its finer chroma): what
+  encoding alone adds;
 - ab RMSE against the original (steadying must not cost accuracy);
 - frames per second at 480p and 1080p, and the share of the time spent outside the model;
 - peak memory at two film lengths (720p), to show it does not grow with length.
@@ -94,6 +96,20 @@ def _encode(path: str, frames, fps: int = 24) -> None:
             out.mux(packet)
 
 
+X264_DEFAULT_CHROMA = {"crf": "17", "preset": "medium"}
+"""The product's encoder settings (video_io.ENCODER_OPTIONS) without its finer chroma."""
+
+
+def _encode_product(clip: str, frames, path: str, options=None) -> None:
+    """``frames`` encoded as ``colorize_video`` encodes its output (the clip's timing)."""
+    from colorizer.inference.video_io import SegmentWriter, probe_video, read_frames
+
+    info = probe_video(clip)
+    with SegmentWriter(path, info, options=options) as writer:
+        for frame, rgb in zip(read_frames(clip, info), frames):
+            writer.write(rgb, frame.pts)
+
+
 def _decode(path: str):
     from colorizer.inference.video_io import read_frames
 
@@ -160,6 +176,14 @@ def quality(model, folder: str, frames: int, size) -> dict:
         truth_ab = _ab(colour)
         row = {"original_flicker": flicker(truth_ab, matrices, cut),
                "original_pixel_flicker": flicker(truth_ab, matrices, cut, blur=0)}
+        # The colour original through the product's encoder, and through x264's default
+        # chroma quantisation: the flicker that encoding alone adds.
+        for name, options in (("encoded", None), ("encoded_x264_default_chroma",
+                                                  X264_DEFAULT_CHROMA)):
+            encoded = os.path.join(folder, f"{kind}-{name}.mp4")
+            _encode_product(clip, colour, encoded, options)
+            row[f"original_{name}_flicker"] = flicker(_ab(_decode(encoded)), matrices, cut)
+            row[f"original_{name}_kb"] = os.path.getsize(encoded) / 1024
         for mode in ("none", "flow"):
             out = os.path.join(folder, f"{kind}-{mode}.mp4")
             result = colorize_video(model, clip, out, temporal=mode, progress=False)

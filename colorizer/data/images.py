@@ -51,8 +51,9 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def list_images(folder: str | os.PathLike) -> list[str]:
-    """Every image file under ``folder`` (recursive), sorted, hidden files skipped.
+def list_files(folder: str | os.PathLike, keep) -> list[str]:
+    """Every file under ``folder`` (recursive) whose name ``keep`` accepts, sorted; hidden files
+    and folders skipped. Local folders and ``gs://`` alike.
 
     Raises:
         FileNotFoundError: ``folder`` is not a directory.
@@ -65,9 +66,17 @@ def list_images(folder: str | os.PathLike) -> list[str]:
     found = []
     for root, dirs, files in gfile.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(os.path.join(root, f) for f in files
-                     if is_image_name(f) and not f.startswith("."))
+        found.extend(os.path.join(root, f) for f in files if keep(f) and not f.startswith("."))
     return sorted(found)
+
+
+def list_images(folder: str | os.PathLike) -> list[str]:
+    """Every image file under ``folder`` (recursive), sorted, hidden files skipped.
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a directory.
+    """
+    return list_files(folder, is_image_name)
 
 
 def expand_sources(sources: Iterable[str | os.PathLike]) -> list[str]:

@@ -23,8 +23,8 @@ from colorizer.data.fetch import (
     ALLOWED_SCHEMES, HASH_LENGTH, OWNER, FetchError, FetchPolicy, fetch_bytes, safe_file_name)
 from colorizer.data.image_header import MAX_PIXELS
 from colorizer.data.images import (
-    IMAGE_EXTENSIONS, ImageReadError, decode_photo, list_images, read_bytes)
-from colorizer.inference.video_io import is_video_path, list_videos, video_output_name
+    IMAGE_EXTENSIONS, ImageReadError, decode_photo, is_image_name, list_files, read_bytes)
+from colorizer.inference.video_io import is_video_path, video_output_name
 
 URL_SCHEMES = ALLOWED_SCHEMES
 DOWNLOAD_TIMEOUT_S = 60.0
@@ -107,7 +107,8 @@ def collect_sources(inputs: list[str | os.PathLike], *,
         elif "://" in item and not item.startswith("gs://"):
             sources.append(Source(item, "", error="only http:// and https:// URLs are accepted"))
         elif os.path.isdir(item):
-            for path in sorted(list_images(item) + list_videos(item)):
+            # One walk for photos and films alike.
+            for path in list_files(item, lambda name: is_image_name(name) or is_video_path(name)):
                 if excluded and os.path.abspath(path).startswith(excluded):
                     continue
                 relative = os.path.relpath(path, item).replace(os.sep, "/")

@@ -87,16 +87,6 @@ def is_video_path(path: str) -> bool:
     return path.lower().endswith(VIDEO_EXTENSIONS)
 
 
-def list_videos(folder: str) -> list[str]:
-    """Every film under ``folder`` (recursive), sorted; hidden files and folders skipped."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(os.path.join(root, f) for f in files
-                     if is_video_path(f) and not f.startswith("."))
-    return sorted(found)
-
-
 def video_output_name(name: str) -> str:
     """``clip.mp4`` -> ``clip.mp4``; ``clip.webm`` -> ``clip.webm.mp4`` (always an MP4)."""
     return name if name.lower().endswith(KEPT_VIDEO_EXTENSIONS) else name + ".mp4"

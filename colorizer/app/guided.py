@@ -24,7 +24,7 @@ from colorizer.data.images import read_rgb
 from colorizer.fileio import write_bytes, write_text
 from colorizer.inference.guided import colorize_guided
 from colorizer.inference.hints import (HintError, Hints, Point, colour_hex, hints_from_dict,
-                                      read_scribbles)
+                                       read_hints_json, read_scribbles)
 from colorizer.inference.outputs import colorized_tag, write_image
 
 logger = logging.getLogger(__name__)
@@ -87,8 +87,7 @@ def hints_from_uploads(paths: list[str], photo_size: tuple[int, int] | None
     if len(documents) != 1:
         raise HintError(f"upload one hints JSON file (and its scribbles PNG), not "
                         f"{len(documents)}")
-    with open(documents[0], encoding="utf-8") as handle:
-        value = json.load(handle)
+    value = read_hints_json(documents[0])
     name = value.get("scribbles") if isinstance(value, dict) else None
     uploads = {os.path.basename(path): path for path in paths}
     folder = os.path.dirname(documents[0])

@@ -170,6 +170,31 @@ def _inside(folder: str, name: str) -> str:
     return path
 
 
+MAX_HINTS_BYTES = 16 * 1024 * 1024
+"""Largest hints JSON read: far above any hand-made one (a point takes ~40 bytes), and a
+bound on what a file or an upload can make the reader hold."""
+
+
+def read_hints_json(path: str | os.PathLike):
+    """The JSON value of a hints file, read only when its size is within
+    :data:`MAX_HINTS_BYTES`.
+
+    Raises:
+        HintError: Too large, unreadable or malformed; the message names the file.
+    """
+    path = os.fspath(path)
+    try:
+        if os.path.getsize(path) > MAX_HINTS_BYTES:
+            raise HintError(f"{path}: a hints file of over {MAX_HINTS_BYTES // 2**20} MB; "
+                            "give fewer points, or draw them as scribbles")
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except json.JSONDecodeError as error:
+        raise HintError(f"{path}: malformed JSON ({error})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise HintError(f"{path}: cannot read hints ({error})") from None
+
+
 def load_hints(path: str | os.PathLike) -> Hints:
     """Reads a hints JSON file.
 
@@ -177,13 +202,7 @@ def load_hints(path: str | os.PathLike) -> Hints:
         HintError: Unreadable file, malformed JSON, or bad content; the message names the file.
     """
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as file:
-            value = json.load(file)
-    except json.JSONDecodeError as error:
-        raise HintError(f"{path}: malformed JSON ({error})") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise HintError(f"{path}: cannot read hints ({error})") from None
+    value = read_hints_json(path)
     try:
         return hints_from_dict(value, folder=os.path.dirname(os.path.abspath(path)), source=path)
     except HintError as error:

@@ -173,3 +173,13 @@ def test_points_typed_in_a_form_field():
         parse_points_text("120,45")
     with pytest.raises(HintError, match="unknown colour"):
         parse_points_text("1,2,blue")
+
+
+def test_a_hints_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from colorizer.inference import hints
+
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps({"points": [{"x": 0, "y": 0, "color": "#aa3322"}] * 50}))
+    monkeypatch.setattr(hints, "MAX_HINTS_BYTES", 100)
+    with pytest.raises(HintError, match="huge.json: a hints file of over"):
+        load_hints(path)

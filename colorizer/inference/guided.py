@@ -31,6 +31,7 @@ from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, _each_strip as each_strip, colorize, encode_lab, image_lightness,
     model_input, predict_ab_batch, upscale_ab)
 from colorizer.inference.hints import Hints, hint_pixels
+from colorizer.inference.prior_choice import CHOICE_SIZE, Prior, choose_prior
 from colorizer.inference.propagation import propagate
 
 SOLVE_SIZE = 192
@@ -39,13 +40,15 @@ HINT_CONFIDENCE = 100.0
 """Weight of a hint against its neighbours' mean (weight 1): hinted cells keep ~99% of it."""
 REFERENCE_CONFIDENCE = 0.05
 """Weight of a perfectly matched reference colour: a nudge that smoothing turns into regions."""
-PRIOR_STRENGTH = 0.01
+PRIOR_STRENGTH = 0.1
 """The pull of the correction back to 0 (the model's colour), summed over the whole grid, so
 the same value behaves alike at every grid size. At 0.01 a hint colours most of the region it
 lies in, and a region an edge cuts off from every hint keeps the model's colour; larger values
 keep colour nearer the hints (0.1: a few tenths of the photo; 1: little more than the hint's
-neighbourhood). The benchmark measures the best value moving with the number of hints (0.001 for
-one point, 0.1 for ten or more); 0.01 lies between.
+neighbourhood). Used when the hints cannot choose the prior themselves (one point, scribbles
+only, a reference only, films) or a caller fixes it; with two or more points it is chosen per
+photo (:mod:`colorizer.inference.prior_choice`). 0.1 measured best of the fixed values for one
+point and for scribbles on held-out cat and dog photos (benchmarks/guided_colour.json).
 """
 UPSAMPLE_RADIUS = 2
 UPSAMPLE_EPS = 1e-3
@@ -110,9 +113,51 @@ def add_guided_upsample(target: np.ndarray, guide_small: np.ndarray,
     each_strip(strip, height, width)
 
 
+def _cell_means(cells: np.ndarray, values: np.ndarray, cell_count: int):
+    """Unique ``cells`` and the mean of ``values`` ``(n, c)`` over each."""
+    unique, inverse = np.unique(cells, return_inverse=True)
+    counts = np.bincount(inverse, minlength=unique.size)
+    means = np.stack([np.bincount(inverse, values[:, c], minlength=unique.size) / counts
+                      for c in range(values.shape[1])], axis=1)
+    return unique, means
+
+
+def _grid_cells(rows: np.ndarray, cols: np.ndarray, height: int, width: int,
+                grid: tuple[int, int]) -> np.ndarray:
+    return (rows * grid[0] // height) * grid[1] + cols * grid[1] // width
+
+
+def guided_prior(lightness: np.ndarray, ab: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                 hint_ab: np.ndarray, prior_strength: float | None = None) -> Prior:
+    """How the model's colour is used under these hints: the caller's ``prior_strength``
+    (model weight 1), or, when it is ``None``, the prior the hints choose
+    (:func:`colorizer.inference.prior_choice.choose_prior`; :data:`PRIOR_STRENGTH` when they
+    cannot).
+
+    Args:
+        lightness: Full-size L ``(H, W, 1)``.
+        ab: The model's ab at full size ``(H, W, 2)``.
+        rows, cols, hint_ab: The hinted pixels and their ab.
+        prior_strength: A fixed strength, or ``None`` to choose.
+    """
+    if prior_strength is not None:
+        return Prior(float(prior_strength))
+    default = Prior(PRIOR_STRENGTH)
+    if rows.size < 2:
+        return default
+    height, width = lightness.shape[:2]
+    grid = solve_grid(height, width, CHOICE_SIZE)
+    lightness_small = cv2.resize(lightness[..., 0], grid[::-1], interpolation=cv2.INTER_AREA)
+    cells = _grid_cells(rows, cols, height, width, grid)
+    unique, means = _cell_means(cells, np.concatenate([hint_ab, ab[rows, cols]], axis=1),
+                                grid[0] * grid[1])
+    return choose_prior(lightness_small.reshape(grid), unique, means[:, :2], means[:, 2:],
+                        default=default)
+
+
 def guided_ab(lightness: np.ndarray, ab_small: np.ndarray, hints: Hints | None = None,
               reference: np.ndarray | None = None, *, solve_size: int = SOLVE_SIZE,
-              prior_strength: float = PRIOR_STRENGTH) -> np.ndarray:
+              prior_strength: float | None = None) -> np.ndarray:
     """Full-size ab: the model's, corrected towards the hints and the reference.
 
     Args:
@@ -121,7 +166,8 @@ def guided_ab(lightness: np.ndarray, ab_small: np.ndarray, hints: Hints | None =
         hints: Colour points and scribbles (``Hints``), or ``None``.
         reference: A colour photo of a similar scene (array, any size), or ``None``.
         solve_size: The propagation grid has about ``solve_size**2`` cells.
-        prior_strength: How strongly the correction fades back to the model's colour.
+        prior_strength: How strongly the correction fades back to the model's colour;
+            ``None``: chosen, with the model's weight, from the hints (:func:`guided_prior`).
 
     Returns:
         ``(H, W, 2)`` float32; exactly the hint's ab at every hinted pixel.
@@ -137,7 +183,7 @@ def guided_ab(lightness: np.ndarray, ab_small: np.ndarray, hints: Hints | None =
 
 def guided_ab_at(lightness: np.ndarray, ab_small: np.ndarray, rows: np.ndarray,
                  cols: np.ndarray, hint_ab: np.ndarray, reference: np.ndarray | None = None, *,
-                 solve_size: int = SOLVE_SIZE, prior_strength: float = PRIOR_STRENGTH
+                 solve_size: int = SOLVE_SIZE, prior_strength: float | None = None
                  ) -> np.ndarray:
     """:func:`guided_ab` with the hints already as pixels: ``rows``, ``cols`` (inside the
     photo, unique) and their ``hint_ab`` ``(n, 2)``, as :func:`hint_pixels` gives them (a
@@ -146,34 +192,32 @@ def guided_ab_at(lightness: np.ndarray, ab_small: np.ndarray, rows: np.ndarray,
     ab = upscale_ab(ab_small, (height, width))
     if not rows.size and reference is None:
         return ab
+    prior = guided_prior(lightness, ab, rows, cols, hint_ab, prior_strength)
+    base = prior.base(ab)
     grid_h, grid_w = solve_grid(height, width, solve_size)
     lightness_small = cv2.resize(lightness[..., 0], (grid_w, grid_h), interpolation=cv2.INTER_AREA)
-    model_small = cv2.resize(np.asarray(ab_small, np.float32), (grid_w, grid_h),
-                             interpolation=cv2.INTER_AREA).reshape(grid_h, grid_w, 2)
     targets = np.zeros((grid_h, grid_w, 2), np.float32)
     confidence = np.zeros((grid_h, grid_w), np.float32)
     if reference is not None:
         from colorizer.inference.reference import transfer_ab
 
+        model_small = cv2.resize(np.asarray(ab_small, np.float32), (grid_w, grid_h),
+                                 interpolation=cv2.INTER_AREA).reshape(grid_h, grid_w, 2)
         reference_ab, match = transfer_ab(lightness_small, reference)
-        targets = reference_ab - model_small
+        targets = reference_ab - prior.base(model_small)
         confidence = REFERENCE_CONFIDENCE * match
     if rows.size:
         # Each grid cell takes the mean correction of the hinted pixels inside it.
-        cells = (rows * grid_h // height) * grid_w + cols * grid_w // width
-        counts = np.bincount(cells, minlength=grid_h * grid_w)
-        correction = hint_ab - ab[rows, cols]
-        hinted = counts > 0
+        cells = _grid_cells(rows, cols, height, width, (grid_h, grid_w))
+        unique, correction = _cell_means(cells, hint_ab - base[rows, cols], grid_h * grid_w)
         for channel in range(2):
-            total = np.bincount(cells, correction[:, channel], minlength=grid_h * grid_w)
-            flat = targets[..., channel].reshape(-1)
-            flat[hinted] = total[hinted] / counts[hinted]
-        confidence.reshape(-1)[hinted] = HINT_CONFIDENCE
+            targets[..., channel].reshape(-1)[unique] = correction[:, channel]
+        confidence.reshape(-1)[unique] = HINT_CONFIDENCE
     correction_small = propagate(lightness_small, targets, confidence,
-                                 prior_weight=prior_strength / (grid_h * grid_w))
-    add_guided_upsample(ab, lightness_small, correction_small, lightness[..., 0])
-    ab[rows, cols] = hint_ab
-    return ab
+                                 prior_weight=prior.strength / (grid_h * grid_w))
+    add_guided_upsample(base, lightness_small, correction_small, lightness[..., 0])
+    base[rows, cols] = hint_ab
+    return base
 
 
 def _as_reference(reference) -> np.ndarray | None:
@@ -186,7 +230,7 @@ def _as_reference(reference) -> np.ndarray | None:
 
 def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
                     render_size: int = DEFAULT_RENDER_SIZE, solve_size: int = SOLVE_SIZE,
-                    prior_strength: float = PRIOR_STRENGTH) -> np.ndarray:
+                    prior_strength: float | None = None) -> np.ndarray:
     """Colorizes one photo at full resolution, steered by colour hints and/or a reference.
 
     Args:
@@ -197,7 +241,9 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
         reference: A colour photo of a similar scene: an array (any size) or a file path.
         render_size: The model's working size.
         solve_size: The propagation grid has about ``solve_size**2`` cells.
-        prior_strength: How strongly colour fades back to the model's far from hints.
+        prior_strength: How strongly colour fades back to the model's far from hints;
+            ``None`` (the default): chosen per photo from the hints, with how much the model's
+            colour is trusted at all (:func:`guided_prior`).
 
     Returns:
         uint8 RGB ``(H, W, 3)``: the input's L everywhere, each hinted pixel the hint's a, b

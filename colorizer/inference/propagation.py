@@ -67,6 +67,63 @@ def neighbour_weights(lightness: np.ndarray):
                                    shape=(n, n))
 
 
+class Propagation:
+    """The propagation system of one grid, factorised once, for any number of target fields.
+
+    ``((1 + prior_weight + c) I - W) d = c t``: solving it for several fields (``solve``)
+    costs one factorisation; :meth:`held_out` says, for each targeted cell, what the solution
+    there would be had that cell's own target been left out (each cell's leave-one-out
+    prediction), from the same factorisation.
+
+    Args:
+        weights: The grid's affinities, :func:`neighbour_weights`.
+        confidence: ``(n,)`` weight of each cell's target (0: none).
+        prior_weight: Pull towards 0 (kept at least 1e-9, so a grid without targets is
+            still solvable).
+    """
+
+    def __init__(self, weights, confidence: np.ndarray, prior_weight: float):
+        import scipy.sparse
+        import scipy.sparse.linalg
+
+        self.confidence = np.asarray(confidence, np.float64).ravel()
+        diagonal = 1.0 + max(prior_weight, 1e-9) + self.confidence
+        system = scipy.sparse.diags(diagonal) - weights
+        # The pattern is symmetric (8 neighbours both ways) and the matrix diagonally dominant,
+        # so pivots may stay on the diagonal and a minimum-degree ordering on A + A^T applies:
+        # faster than SuperLU's default column ordering, with the same solution.
+        self._factor = scipy.sparse.linalg.splu(
+            system.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True})
+
+    def solve(self, targets: np.ndarray) -> np.ndarray:
+        """``(n, f)`` solution for ``(n, f)`` targets (read where the confidence is positive)."""
+        targets = np.asarray(targets, np.float64)
+        return self._factor.solve(targets * self.confidence[:, None])
+
+    def held_out(self, cells: np.ndarray, targets: np.ndarray,
+                 solution: np.ndarray) -> np.ndarray:
+        """Leave-one-out values at ``cells``: ``(k, f)``, row ``i`` the solution at
+        ``cells[i]`` with that cell's own target removed, the others kept.
+
+        Removing cell ``i``'s target changes one diagonal entry and one right-hand side, so by
+        the Sherman-Morrison formula the value there becomes
+        ``(d_i - c_i g_i t_i) / (1 - c_i g_i)`` with ``g_i`` the ``i``-th diagonal entry of the
+        inverse: ``k`` more solves, no new factorisation.
+
+        Args:
+            cells: ``(k,)`` flat indices of targeted cells.
+            targets: ``(k, f)`` their targets, as given to :meth:`solve`.
+            solution: What :meth:`solve` returned for those targets.
+        """
+        cells = np.asarray(cells)
+        units = np.zeros((self.confidence.size, cells.size))
+        units[cells, np.arange(cells.size)] = 1.0
+        inverse_diagonal = self._factor.solve(units)[cells, np.arange(cells.size)]
+        pull = (self.confidence[cells] * inverse_diagonal)[:, None]
+        return (solution[cells] - pull * np.asarray(targets, np.float64)) / (1.0 - pull)
+
+
 def propagate(lightness: np.ndarray, targets: np.ndarray, confidence: np.ndarray, *,
               prior_weight: float = DEFAULT_PRIOR_WEIGHT) -> np.ndarray:
     """Spreads ``targets`` from the cells where ``confidence > 0``, edge-aware.
@@ -85,18 +142,7 @@ def propagate(lightness: np.ndarray, targets: np.ndarray, confidence: np.ndarray
     Returns:
         ``(h, w, c)`` float32.
     """
-    import scipy.sparse
-    import scipy.sparse.linalg
-
     height, width = lightness.shape
-    targets = np.asarray(targets, np.float64).reshape(height * width, -1)
-    confidence = np.asarray(confidence, np.float64).ravel()
-    diagonal = 1.0 + max(prior_weight, 1e-9) + confidence
-    system = scipy.sparse.diags(diagonal) - neighbour_weights(lightness)
-    # The pattern is symmetric (8 neighbours both ways) and the matrix diagonally dominant, so
-    # pivots may stay on the diagonal and a minimum-degree ordering on A + A^T applies:
-    # faster than SuperLU's default column ordering, with the same solution.
-    factor = scipy.sparse.linalg.splu(system.tocsc(), permc_spec="MMD_AT_PLUS_A",
-                                      diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-    solution = factor.solve(targets * confidence[:, None])
+    system = Propagation(neighbour_weights(lightness), confidence, prior_weight)
+    solution = system.solve(np.asarray(targets, np.float64).reshape(height * width, -1))
     return solution.reshape(height, width, -1).astype(np.float32)

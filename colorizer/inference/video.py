@@ -36,7 +36,7 @@ from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, encode_lab, image_lightness, merge_lightness_ab, model_input,
     predict_ab_batch, working_size)
 from colorizer.inference.film_hints import HintTracker, TrackedHints
-from colorizer.inference.guided import guided_ab_at
+from colorizer.inference.guided import PRIOR_STRENGTH, guided_ab_at
 from colorizer.inference.hints import Hints, hint_pixels
 from colorizer.inference.temporal import DEFAULT_STRENGTH, SmootherState, TemporalSmoother
 from colorizer.inference.video_io import (
@@ -191,8 +191,11 @@ def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAUL
             if len(rows) or reference is not None:
                 if not len(rows):
                     cols, hint_ab = rows, np.zeros((0, 2), np.float32)
+                # A fixed prior: one chosen per frame from the hints could change between
+                # frames, and colour would flicker where the hints are the same.
                 guided = guided_ab_at(lightness, steady, np.asarray(rows, np.int64),
-                                      np.asarray(cols, np.int64), hint_ab, reference)
+                                      np.asarray(cols, np.int64), hint_ab, reference,
+                                      prior_strength=PRIOR_STRENGTH)
                 yield frame, encode_lab(lightness, guided)
             else:
                 yield frame, merge_lightness_ab(lightness, steady)

@@ -4,8 +4,9 @@ Held-out colour photos that ship with scikit-image and matplotlib (the demo's he
 photos; none of them is a training photo of the demo) are made gray and colorized
 
 * as gray (ab = 0) and by the model alone (automatic);
-* with k = 0, 1, 5, 10, 50 hints at random pixels, and with a few scribble strokes, each hint
-  taking the ground truth's colour there (the model's colour as the prior);
+* with k = 0, 1, 2, 5, 10, 50 hints at random pixels, and with a few scribble strokes, each
+  hint taking the ground truth's colour there: guided by default (the prior chosen from the
+  hints) and with each fixed ``prior_strength`` of STRENGTHS;
 * by a plain 2004-style propagation with no model prior (Levin et al.'s row-normalised
   affinities on a 256-pixel grid, upsampled bilinearly): the baseline to beat;
 * with a reference photo: the ground truth mirrored, cropped and shifted.
@@ -17,6 +18,10 @@ the same run (the machine may be shared).
 
     python benchmarks/guided_colour.py --model runs/demo/model.keras \\
         --out benchmarks/guided_colour.json --figure docs/assets/guided-colour-error.png
+
+With ``--photos FOLDER`` (the folder the model was trained on), ``--count`` photos of its test
+split are measured the same way as a second set (``accuracy_folder`` in the JSON); nothing of
+them is written but the figures.
 
 Without ``--model``, the demo is trained first (``colorizer demo``, a few minutes).
 """
@@ -37,13 +42,15 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 PHOTOS = ("skimage:chelsea.png", "skimage:coffee.png", "matplotlib:grace_hopper.jpg")
-KS = (0, 1, 5, 10, 50)
+KS = (0, 1, 2, 5, 10, 50)
 DRAWS = 3
 """Random draws of the hint pixels per photo and k."""
 BASELINE_SIZE = 256
 STROKES = 4
-STRENGTHS = (0.001, 0.01, 0.1, 1.0)
-"""prior_strength values compared (the default is one of them)."""
+STRENGTHS = (0.01, 0.1, 1.0)
+"""Fixed prior_strength values compared with the default (the prior chosen from the hints)."""
+FOLDER_COUNT = 30
+"""Photos drawn from the test split of ``--photos``."""
 
 
 def ab_rmse(rgb: np.ndarray, truth_ab: np.ndarray) -> float:
@@ -138,7 +145,17 @@ def mirrored_crop(truth: np.ndarray) -> np.ndarray:
                                         int(0.05 * width):int(0.85 * width)])
 
 
-def accuracy(model, rng) -> dict:
+def folder_photos(folder: str, count: int) -> list[str]:
+    """``count`` photos of ``folder``'s test split (the split training leaves out), drawn
+    with a fixed seed."""
+    from colorizer.data.pipeline import resolve_files
+
+    photos = sorted(resolve_files(folder, "test"))
+    chosen = np.random.default_rng(1).choice(len(photos), min(count, len(photos)), replace=False)
+    return [photos[i] for i in sorted(chosen)]
+
+
+def accuracy(model, rng, photos=PHOTOS) -> dict:
     from colorizer.color import rgb_to_lab
     from colorizer.data.images import read_rgb
     from colorizer.data.samples import sample_path
@@ -152,8 +169,8 @@ def accuracy(model, rng) -> dict:
     def add(name, rgb, truth, truth_ab):
         rows_out.setdefault(name, []).append((ab_rmse(rgb, truth_ab), psnr(rgb, truth)))
 
-    for spec in PHOTOS:
-        truth = read_rgb(sample_path(spec))
+    for spec in photos:
+        truth = read_rgb(sample_path(spec) if ":" in spec else spec)
         truth_ab = np.asarray(rgb_to_lab(truth.astype(np.float32) / 255.0))[..., 1:]
         lightness = image_lightness(truth)
         height, width = truth.shape[:2]
@@ -166,6 +183,8 @@ def accuracy(model, rng) -> dict:
             draws = {f"k={k}": Hints.from_value(random_points(truth, k, rng)) for k in KS}
             draws["scribbles"] = Hints(scribbles=scribbles(truth, rng))
             for label, hints in draws.items():
+                ab = guided_ab(lightness, ab_small, hints)
+                add(f"guided {label}", encode_lab(lightness, ab), truth, truth_ab)
                 for strength in STRENGTHS:
                     ab = guided_ab(lightness, ab_small, hints, prior_strength=strength)
                     add(f"guided {label} strength={strength:g}", encode_lab(lightness, ab),
@@ -177,12 +196,9 @@ def accuracy(model, rng) -> dict:
                     add(f"baseline {label}", encode_lab(lightness, ab), truth, truth_ab)
                 else:
                     add(f"baseline {label}", gray, truth, truth_ab)
-        reference = mirrored_crop(truth)
-        for strength in STRENGTHS:
-            ab = guided_ab(lightness, ab_small, None, reference, prior_strength=strength)
-            for _ in range(DRAWS):  # the same weight as the other rows in the means
-                add(f"reference strength={strength:g}", encode_lab(lightness, ab), truth,
-                    truth_ab)
+        ab = guided_ab(lightness, ab_small, None, mirrored_crop(truth))
+        for _ in range(DRAWS):  # the same weight as the other rows in the means
+            add("reference", encode_lab(lightness, ab), truth, truth_ab)
     return {name: {"ab_rmse": round(float(np.mean([v[0] for v in values])), 3),
                    "psnr": round(float(np.mean([v[1] for v in values])), 3),
                    "runs": len(values)}
@@ -221,27 +237,39 @@ def timing(model, rng, repeats: int = 3) -> dict:
     return results
 
 
-def figure(results: dict, path: str, strength: float) -> None:
+GROUPS = {"accuracy": "photos shipped with scikit-image and matplotlib",
+          "accuracy_folder": "held out from training: test split of --photos"}
+
+
+def figure(results: dict, path: str) -> None:
+    """Error against k for each photo set measured: guided (prior chosen from the hints),
+    the best fixed strength, the prior-free baseline, gray and the automatic colour."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    acc = results["accuracy"]
+    groups = [key for key in GROUPS if key in results]
     xs = list(KS)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(xs, [acc[f"guided k={k} strength={strength:g}"]["ab_rmse"] for k in xs], "o-",
-            label="guided (model prior)")
-    ax.plot(xs, [acc[f"baseline k={k}"]["ab_rmse"] for k in xs], "s--",
-            label=f"propagation without prior ({BASELINE_SIZE} px)")
-    ax.axhline(acc["gray"]["ab_rmse"], color="gray", linestyle=":", label="gray")
-    ax.axhline(acc["automatic"]["ab_rmse"], color="tab:green", linestyle="-.", label="automatic")
-    ax.set_xscale("symlog", linthresh=1)
-    ax.set_xticks(xs, [str(k) for k in xs])
-    ax.set_xlabel("hints at random pixels (k)")
-    ax.set_ylabel("ab RMSE (lower is better)")
-    ax.set_title("Error against the number of colour hints")
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 4), squeeze=False)
+    for ax, key in zip(axes[0], groups):
+        acc = results[key]
+        ax.plot(xs, [acc[f"guided k={k}"]["ab_rmse"] for k in xs], "o-",
+                label="guided (prior chosen from the hints)")
+        for strength in STRENGTHS:
+            ax.plot(xs, [acc[f"guided k={k} strength={strength:g}"]["ab_rmse"] for k in xs],
+                    ".:", alpha=0.6, label=f"guided, fixed strength {strength:g}")
+        ax.plot(xs, [acc[f"baseline k={k}"]["ab_rmse"] for k in xs], "s--",
+                label=f"propagation without prior ({BASELINE_SIZE} px)")
+        ax.axhline(acc["gray"]["ab_rmse"], color="gray", linestyle=":", label="gray")
+        ax.axhline(acc["automatic"]["ab_rmse"], color="tab:green", linestyle="-.",
+                   label="automatic")
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xticks(xs, [str(k) for k in xs])
+        ax.set_xlabel("hints at random pixels (k)")
+        ax.set_ylabel("ab RMSE (lower is better)")
+        ax.set_title(GROUPS[key])
+        ax.legend(fontsize=7)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -254,6 +282,10 @@ def main(argv=None) -> int:
                         help="where the demo trains when --model is not given")
     parser.add_argument("--out", default="benchmarks/guided_colour.json")
     parser.add_argument("--figure", default="docs/assets/guided-colour-error.png")
+    parser.add_argument("--photos", help="a folder of colour photos; its test split (by file "
+                        "hash, as training splits it) is measured too")
+    parser.add_argument("--count", type=int, default=FOLDER_COUNT,
+                        help="photos drawn from that test split")
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--timing-only", action="store_true",
                         help="measure the times again and replace them in --out, keeping its "
@@ -281,15 +313,22 @@ def main(argv=None) -> int:
     results = {"photos": list(PHOTOS), "draws": DRAWS, "ks": list(KS),
                "default_prior_strength": PRIOR_STRENGTH, "model": os.path.basename(model_path),
                "accuracy": accuracy(model, rng)}
-    for name, row in results["accuracy"].items():
-        print(f"{name:40s} ab RMSE {row['ab_rmse']:7.3f}  PSNR {row['psnr']:7.3f}", flush=True)
+    if args.photos:
+        chosen = folder_photos(args.photos, args.count)
+        results["folder"] = {"photos": len(chosen), "split": "test",
+                             "note": "the test split of the folder the model was trained on"}
+        results["accuracy_folder"] = accuracy(model, rng, chosen)
+    for key in GROUPS:
+        for name, row in results.get(key, {}).items():
+            print(f"{key:16s} {name:36s} ab RMSE {row['ab_rmse']:7.3f}  "
+                  f"PSNR {row['psnr']:7.3f}", flush=True)
     if not args.skip_timing:
         results["timing"] = timing(model, rng)
         results["timing_note"] = ("seconds are medians of 3 on a shared 2-core machine; "
                                   "compare the ratios to plain colorize of the same run")
     with open(args.out, "w") as file:
         json.dump(results, file, indent=2)
-    figure(results, args.figure, PRIOR_STRENGTH)
+    figure(results, args.figure)
     return 0
 
 

@@ -31,7 +31,7 @@ from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, _each_strip as each_strip, colorize, encode_lab, image_lightness,
     model_input, predict_ab_batch, upscale_ab)
 from colorizer.inference.hints import Hints, hint_pixels
-from colorizer.inference.prior_choice import CHOICE_SIZE, Prior, choose_prior
+from colorizer.inference.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
 from colorizer.inference.propagation import propagate
 
 SOLVE_SIZE = 192
@@ -45,10 +45,11 @@ PRIOR_STRENGTH = 0.1
 the same value behaves alike at every grid size. At 0.01 a hint colours most of the region it
 lies in, and a region an edge cuts off from every hint keeps the model's colour; larger values
 keep colour nearer the hints (0.1: a few tenths of the photo; 1: little more than the hint's
-neighbourhood). Used when the hints cannot choose the prior themselves (one point, scribbles
-only, a reference only, films) or a caller fixes it; with two or more points it is chosen per
-photo (:mod:`colorizer.inference.prior_choice`). 0.1 measured best of the fixed values for one
-point and for scribbles on held-out cat and dog photos (benchmarks/guided_colour.json).
+neighbourhood). Used when the hints cannot choose the prior themselves (one or two points,
+scribbles only, a reference only, films) or a caller fixes it; with three or more points it
+is chosen per photo (:mod:`colorizer.inference.prior_choice`). Of the fixed values, 0.1
+measured best for one and two points and for scribbles on held-out cat and dog photos
+(benchmarks/guided_colour.json).
 """
 UPSAMPLE_RADIUS = 2
 UPSAMPLE_EPS = 1e-3
@@ -137,13 +138,15 @@ def guided_prior(lightness: np.ndarray, ab: np.ndarray, rows: np.ndarray, cols: 
     Args:
         lightness: Full-size L ``(H, W, 1)``.
         ab: The model's ab at full size ``(H, W, 2)``.
-        rows, cols, hint_ab: The hinted pixels and their ab.
+        rows: The hinted pixels' rows.
+        cols: Their columns.
+        hint_ab: Their ab ``(n, 2)``.
         prior_strength: A fixed strength, or ``None`` to choose.
     """
     if prior_strength is not None:
         return Prior(float(prior_strength))
     default = Prior(PRIOR_STRENGTH)
-    if rows.size < 2:
+    if rows.size < MIN_HELD_OUT:
         return default
     height, width = lightness.shape[:2]
     grid = solve_grid(height, width, CHOICE_SIZE)

@@ -35,8 +35,9 @@ neighbourhood (1)."""
 CHOICE_SIZE = 96
 """The choice's grid has about CHOICE_SIZE^2 cells: a quarter of the solve's, enough to tell
 the candidates apart."""
-MIN_HELD_OUT = 2
-"""Fewer isolated points than this leave nothing to compare: the default prior is used."""
+MIN_HELD_OUT = 3
+"""Fewer isolated points than this leave too little to compare (two points predicting each
+other chose worse than the default on held-out cat and dog photos): the default is used."""
 MAX_HELD_OUT = 64
 """At most this many points are held out (spread over all of them); the rest stay targets."""
 MAX_MODEL_WEIGHT = 1.5
@@ -49,8 +50,9 @@ HINT_CONFIDENCE = 100.0
 @dataclasses.dataclass(frozen=True)
 class Prior:
     """How guided colour uses the model: ``model_weight * ab + offset``, corrected by hints
-    whose correction fades with ``strength`` (see :data:`colorizer.inference.guided.PRIOR_STRENGTH`).
-    ``chosen`` says whether the hints chose it (else it is a default or the caller's)."""
+    whose correction fades with ``strength`` (see
+    :data:`colorizer.inference.guided.PRIOR_STRENGTH`). ``chosen`` says whether the hints chose
+    it (else it is a default or the caller's)."""
 
     strength: float
     model_weight: float = 1.0

@@ -155,10 +155,10 @@ def folder_photos(folder: str, count: int) -> list[str]:
     return [photos[i] for i in sorted(chosen)]
 
 
-def accuracy(model, rng, photos=PHOTOS) -> dict:
+def accuracy(model, rng, photos: list[str]) -> dict:
+    """The errors of every way of colouring, over ``photos`` (paths) and hint draws."""
     from colorizer.color import rgb_to_lab
     from colorizer.data.images import read_rgb
-    from colorizer.data.samples import sample_path
     from colorizer.inference.full_resolution import (
         encode_lab, image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
     from colorizer.inference.guided import guided_ab
@@ -169,8 +169,8 @@ def accuracy(model, rng, photos=PHOTOS) -> dict:
     def add(name, rgb, truth, truth_ab):
         rows_out.setdefault(name, []).append((ab_rmse(rgb, truth_ab), psnr(rgb, truth)))
 
-    for spec in photos:
-        truth = read_rgb(sample_path(spec) if ":" in spec else spec)
+    for path in photos:
+        truth = read_rgb(path)
         truth_ab = np.asarray(rgb_to_lab(truth.astype(np.float32) / 255.0))[..., 1:]
         lightness = image_lightness(truth)
         height, width = truth.shape[:2]
@@ -292,6 +292,7 @@ def main(argv=None) -> int:
                              "accuracy results")
     args = parser.parse_args(argv)
 
+    from colorizer.data.samples import sample_path
     from colorizer.inference.guided import PRIOR_STRENGTH
     from colorizer.model.network import load_colorizer
 
@@ -312,7 +313,7 @@ def main(argv=None) -> int:
         return 0
     results = {"photos": list(PHOTOS), "draws": DRAWS, "ks": list(KS),
                "default_prior_strength": PRIOR_STRENGTH, "model": os.path.basename(model_path),
-               "accuracy": accuracy(model, rng)}
+               "accuracy": accuracy(model, rng, [sample_path(spec) for spec in PHOTOS])}
     if args.photos:
         chosen = folder_photos(args.photos, args.count)
         results["folder"] = {"photos": len(chosen), "split": "test",

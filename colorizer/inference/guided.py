@@ -2,8 +2,9 @@
 
     photo -> L (full size) ---------------------------------------------------------+
          \\-> model -> ab (model's colour, upscaled as colorize does) ----------+    |
-    hints: correction = hint ab - model ab at each hinted pixel               |    |
-    reference: soft targets = matched reference ab - model ab                 |    |
+    prior = model weight * ab + offset (chosen from the hints: prior_choice)  |    |
+    hints: correction = hint ab - prior at each hinted pixel                  |    |
+    reference: soft targets = matched reference ab - prior                    |    |
          -> on a grid of ~solve_size^2 pixels: edge-aware propagation of the   |    |
             correction (propagation.py), fading to 0 far from every hint       |    |
          -> upsampled to full size along full-size L (fast guided filter) --> + -> ab
@@ -32,12 +33,10 @@ from colorizer.inference.full_resolution import (
     model_input, predict_ab_batch, upscale_ab)
 from colorizer.inference.hints import Hints, hint_pixels
 from colorizer.inference.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
-from colorizer.inference.propagation import propagate
+from colorizer.inference.propagation import HINT_CONFIDENCE, propagate
 
 SOLVE_SIZE = 192
 """The propagation's grid has about SOLVE_SIZE^2 cells (the photo's aspect)."""
-HINT_CONFIDENCE = 100.0
-"""Weight of a hint against its neighbours' mean (weight 1): hinted cells keep ~99% of it."""
 REFERENCE_CONFIDENCE = 0.05
 """Weight of a perfectly matched reference colour: a nudge that smoothing turns into regions."""
 PRIOR_STRENGTH = 0.1
@@ -114,7 +113,7 @@ def add_guided_upsample(target: np.ndarray, guide_small: np.ndarray,
     each_strip(strip, height, width)
 
 
-def _cell_means(cells: np.ndarray, values: np.ndarray, cell_count: int):
+def _cell_means(cells: np.ndarray, values: np.ndarray):
     """Unique ``cells`` and the mean of ``values`` ``(n, c)`` over each."""
     unique, inverse = np.unique(cells, return_inverse=True)
     counts = np.bincount(inverse, minlength=unique.size)
@@ -146,14 +145,13 @@ def guided_prior(lightness: np.ndarray, ab: np.ndarray, rows: np.ndarray, cols: 
     if prior_strength is not None:
         return Prior(float(prior_strength))
     default = Prior(PRIOR_STRENGTH)
-    if rows.size < MIN_HELD_OUT:
+    if rows.size < MIN_HELD_OUT:  # too few pixels to hold out: skip the grid's making
         return default
     height, width = lightness.shape[:2]
     grid = solve_grid(height, width, CHOICE_SIZE)
     lightness_small = cv2.resize(lightness[..., 0], grid[::-1], interpolation=cv2.INTER_AREA)
     cells = _grid_cells(rows, cols, height, width, grid)
-    unique, means = _cell_means(cells, np.concatenate([hint_ab, ab[rows, cols]], axis=1),
-                                grid[0] * grid[1])
+    unique, means = _cell_means(cells, np.concatenate([hint_ab, ab[rows, cols]], axis=1))
     return choose_prior(lightness_small.reshape(grid), unique, means[:, :2], means[:, 2:],
                         default=default)
 
@@ -212,7 +210,7 @@ def guided_ab_at(lightness: np.ndarray, ab_small: np.ndarray, rows: np.ndarray,
     if rows.size:
         # Each grid cell takes the mean correction of the hinted pixels inside it.
         cells = _grid_cells(rows, cols, height, width, (grid_h, grid_w))
-        unique, correction = _cell_means(cells, hint_ab - base[rows, cols], grid_h * grid_w)
+        unique, correction = _cell_means(cells, hint_ab - base[rows, cols])
         for channel in range(2):
             targets[..., channel].reshape(-1)[unique] = correction[:, channel]
         confidence.reshape(-1)[unique] = HINT_CONFIDENCE

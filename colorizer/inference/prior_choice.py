@@ -27,7 +27,7 @@ import dataclasses
 
 import numpy as np
 
-from colorizer.inference.propagation import Propagation, neighbour_weights
+from colorizer.inference.propagation import HINT_CONFIDENCE, Propagation, neighbour_weights
 
 CANDIDATE_STRENGTHS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 """Reaches compared: from a hint colouring its whole region (1e-4) to little more than its
@@ -44,7 +44,6 @@ MAX_MODEL_WEIGHT = 1.5
 RIDGE = 1.0
 """Pull of the model weight towards 1 and of the offset towards 0 (in squared ab units summed
 over the held-out points): a handful of points cannot swing them far."""
-HINT_CONFIDENCE = 100.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,6 +35,10 @@ window's variance is large, which lets colour leak across a strong edge into a r
 hint reaches; with the cap, a step of 30 L units weighs under exp(-45)."""
 
 
+HINT_CONFIDENCE = 100.0
+"""Weight of a hint against its neighbours' mean (weight 1): hinted cells keep ~99% of it."""
+
+
 def neighbour_weights(lightness: np.ndarray):
     """Each cell's affinities to its 8 neighbours, normalised to sum to 1: CSR ``(n, n)``.
 

@@ -101,3 +101,17 @@ def save_model(model, path: str | os.PathLike) -> None:
     """Saves a Keras model to a ``.keras`` file atomically."""
     with atomic_path(path, suffix=".keras") as temporary:
         model.save(temporary)
+
+
+def path_inside(folder: str | os.PathLike, name: str) -> str:
+    """``folder/name``, refusing a name that would land outside ``folder`` (the one check
+    for every name that comes from outside: a download's, a hints file's scribbles).
+
+    Raises:
+        ValueError: ``name`` is absolute, has ``..`` parts, or leads out through a link.
+    """
+    root = os.path.realpath(folder)
+    path = os.path.realpath(os.path.join(root, name))
+    if os.path.commonpath([root, path]) != root or path == root:
+        raise ValueError(f"{name!r} would be written outside {folder}")
+    return path

@@ -94,9 +94,13 @@ def read_lease(folder: str | os.PathLike) -> dict | None:
             text = f.read()
     except FileNotFoundError:
         return None
+    return _parse_lease(text)
+
+
+def _parse_lease(text: str | bytes) -> dict:
     try:
         lease = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return {}
     return lease if isinstance(lease, dict) else {}
 
@@ -206,13 +210,38 @@ class FolderLease:
         return time.time() - renewed > self.stale_after_s
 
     def _remove_if_stale(self) -> None:
-        lease = read_lease(self.folder)
-        if lease is None:
+        """Removes the lease file if it is stale, and only the very file judged stale.
+
+        Two processes may judge the same lease stale at once; the first removes it and
+        creates its own. Deleting by name would let the second delete that fresh lease, so the
+        file is first renamed to a name of this process's own (atomic: one process gets it),
+        then compared with what was judged; a fresh lease taken by mistake is put back.
+        """
+        try:
+            with open(self.path, "rb") as f:
+                judged = f.read()
+        except FileNotFoundError:
             return  # gone meanwhile: try to create it again
+        lease = _parse_lease(judged)
         if not self._stale(lease):
             self._refuse(lease)
+        grave = f"{self.path}.stale-{secrets.token_hex(6)}"
         try:
-            os.remove(self.path)
+            os.rename(self.path, grave)
+        except FileNotFoundError:
+            return  # another process removed it first
+        with open(grave, "rb") as f:
+            taken = f.read()
+        if taken != judged:  # a live process's lease, created or renewed meanwhile
+            try:
+                os.link(grave, self.path)  # back, unless yet another lease is there now
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                if not os.path.exists(self.path):
+                    os.rename(grave, self.path)
+        try:
+            os.remove(grave)
         except FileNotFoundError:
             pass
 

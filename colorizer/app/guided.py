@@ -20,11 +20,13 @@ import cv2
 import gradio as gr
 import numpy as np
 
+from colorizer.app.jobs import check_pixels, local_path
+from colorizer.data.image_header import MAX_PIXELS
 from colorizer.data.images import read_rgb
 from colorizer.fileio import write_bytes, write_text
 from colorizer.inference.guided import colorize_guided
-from colorizer.inference.hints import (HintError, Hints, Point, colour_hex, hints_from_dict,
-                                       read_hints_json, read_scribbles)
+from colorizer.inference.hints import (HintError, Hints, Point, hints_from_dict, hints_to_dict,
+                                       parse_colour, read_hints_json, read_scribbles)
 from colorizer.inference.outputs import colorized_tag, write_image
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,23 @@ BRUSH_COLOURS = ["#cc3322", "#e0a030", "#f2e060", "#3a8f3a", "#2a6fc0", "#7a4fb0
 
 
 def _hints(points: list, scribbles: np.ndarray | None = None) -> Hints:
-    return Hints(tuple(Point(x, y, tuple(rgb)) for x, y, rgb in points), scribbles)
+    """Hints of points in any form :meth:`Point.from_value` takes, and the scribbles."""
+    return Hints(tuple(Point.from_value(p) for p in points), scribbles)
+
+
+def _path(value) -> str | None:
+    """A path from Gradio (its ``str`` subclass) as a plain ``str``; ``None`` when empty."""
+    return local_path(value) if value else None
+
+
+def _reason(error: BaseException, *paths: str | None) -> str:
+    """An error for the page: the uploads named by their file names, not where the app keeps
+    them."""
+    text = str(error) or type(error).__name__
+    for path in paths:
+        if path:
+            text = text.replace(path, os.path.basename(path))
+    return text
 
 
 def scribbles_from_editor(value, height: int, width: int) -> np.ndarray | None:
@@ -66,7 +84,7 @@ def scribbles_from_editor(value, height: int, width: int) -> np.ndarray | None:
 
 
 def hints_from_uploads(paths: list[str], photo_size: tuple[int, int] | None
-                       ) -> tuple[list, np.ndarray | None]:
+                       ) -> tuple[list[Point], np.ndarray | None]:
     """The points and scribbles of saved hints uploaded together: the JSON, and the PNG it
     names when it has scribbles (each upload lands in a folder of its own, so the PNG is found
     by its file name among the uploads, never by a path).
@@ -77,7 +95,7 @@ def hints_from_uploads(paths: list[str], photo_size: tuple[int, int] | None
             no photo is loaded yet (scribbles then cannot be placed).
 
     Returns:
-        ``[(x, y, [r, g, b]), ...]`` and the RGBA scribbles (``None`` when the hints have none).
+        The :class:`Point` list and the RGBA scribbles (``None`` when the hints have none).
 
     Raises:
         HintError: No JSON among the uploads, a bad one, scribbles missing from the uploads or
@@ -98,7 +116,7 @@ def hints_from_uploads(paths: list[str], photo_size: tuple[int, int] | None
         folder = os.path.dirname(uploads[os.path.basename(name)])
         value = {**value, "scribbles": os.path.basename(name)}
     loaded = hints_from_dict(value, folder=folder)
-    points = [(p.x, p.y, list(p.rgb)) for p in loaded.points]
+    points = list(loaded.points)
     if loaded.scribbles is None:
         return points, None
     if photo_size is None:
@@ -107,8 +125,8 @@ def hints_from_uploads(paths: list[str], photo_size: tuple[int, int] | None
 
 
 def _points_text(points: list) -> str:
-    return json.dumps({"points": [{"x": x, "y": y, "color": colour_hex(rgb)}
-                                  for x, y, rgb in points]})
+    """The hints JSON shown in the page (the same form as a saved hints file)."""
+    return json.dumps(hints_to_dict(_hints(points)))
 
 
 def rgba_png(rgba: np.ndarray) -> bytes:
@@ -129,44 +147,68 @@ def preview(model, photo: np.ndarray, points: list, reference,
         small = cv2.resize(photo, (max(1, round(width * scale)), max(1, round(height * scale))),
                            interpolation=cv2.INTER_AREA)
     h, w = small.shape[:2]
-    scaled = [(min(w - 1, int(x * scale)), min(h - 1, int(y * scale)), rgb)
-              for x, y, rgb in points]
+    scaled = [Point(min(w - 1, int(p.x * scale)), min(h - 1, int(p.y * scale)), p.rgb)
+              for p in map(Point.from_value, points)]
     if scribbles is not None and scribbles.shape[:2] != (h, w):
         scribbles = cv2.resize(scribbles, (w, h), interpolation=cv2.INTER_NEAREST)
     return colorize_guided(model, small, hints=_hints(scaled, scribbles), reference=reference)
 
 
-def hints_section(model, requests_root: str) -> None:
-    """Adds the colour-hints section to the ``gr.Blocks`` being built."""
+def hints_section(model, requests_root: str, *, max_pixels: int = MAX_PIXELS) -> None:
+    """Adds the colour-hints section to the ``gr.Blocks`` being built.
+
+    Args:
+        model: The loaded colorizer.
+        requests_root: Where each full-size result gets a folder of its own.
+        max_pixels: The app's cap: a photo or reference with more pixels gets a message.
+    """
 
     def folder() -> str:
         path = os.path.join(requests_root, uuid.uuid4().hex)
         os.makedirs(path, exist_ok=True)
         return path
 
+    def read(path: str):
+        return read_rgb(path, max_pixels=max_pixels)
+
     def reference_of(path):
-        return read_rgb(path) if path else None
+        return read(path) if path else None
 
     def scribbles_of(photo, drawn):
         return scribbles_from_editor(drawn, *photo.shape[:2])
 
+    def too_large(path: str | None) -> str | None:
+        """The page's message for a photo over the app's pixel cap (from its header)."""
+        refusal = check_pixels(path, max_pixels) if path else None
+        return f"**{os.path.basename(path)}**: {refusal}" if refusal else None
+
     def refresh(photo_path, points, reference_path, drawn=None):
         """(preview, points text, status) after an edit."""
+        photo_path, reference_path = _path(photo_path), _path(reference_path)
         if not photo_path:
             return None, _points_text(points), "Add a photo, then click it to drop colours."
+        refusal = too_large(photo_path) or too_large(reference_path)
+        if refusal:
+            return None, _points_text(points), refusal
         try:
-            photo = read_rgb(photo_path)
+            photo = read(photo_path)
             image = preview(model, photo, points, reference_of(reference_path),
                             scribbles_of(photo, drawn))
         except Exception as error:  # a message in the page, never a bare "Error"
             logger.exception("hints preview failed")
-            return None, _points_text(points), f"Could not colour the preview: {error}"
+            return (None, _points_text(points), "Could not colour the preview: "
+                    f"{_reason(error, photo_path, reference_path)}")
         return image, _points_text(points), f"{len(points)} colour point(s)."
 
     def drop(photo_path, colour, points, reference_path, drawn, event: gr.SelectData):
-        x, y = (int(v) for v in event.index[:2])
-        points = list(points) + [(x, y, list(int(colour.lstrip("#")[i:i + 2], 16)
-                                             for i in (0, 2, 4)))]
+        points = list(points)
+        try:
+            x, y = (int(v) for v in event.index[:2])
+            rgb = parse_colour(colour)
+        except (HintError, TypeError, ValueError) as error:  # never a bare "Error"
+            return (points, gr.update(), _points_text(points),
+                    f"Could not add the point: {error}")
+        points.append(Point(x, y, rgb))
         return (points, *refresh(photo_path, points, reference_path, drawn))
 
     def remove_last(photo_path, points, reference_path, drawn):
@@ -177,16 +219,22 @@ def hints_section(model, requests_root: str) -> None:
         return ([], *refresh(photo_path, [], reference_path, drawn))
 
     def new_photo(photo_path):
-        """A new photo: no points, and the scribble editor shows it to draw on."""
+        """A new photo: no points, and the scribble editor shows it to draw on; a photo over
+        the app's pixel cap gets a message (read from its header) and no editor."""
+        photo_path = _path(photo_path)
+        refusal = too_large(photo_path)
+        if refusal:
+            return [], None, _points_text([]), refusal, None
         editor = {"background": photo_path, "layers": [], "composite": photo_path}
         return ([], *refresh(photo_path, [], None), editor if photo_path else None)
 
     def full_size(photo_path, points, reference_path, drawn):
         """The full-size download and the hints as JSON (with the scribbles), or a message."""
+        photo_path, reference_path = _path(photo_path), _path(reference_path)
         if not photo_path:
             return None, None, "Add a photo first."
         try:
-            photo = read_rgb(photo_path)
+            photo = read(photo_path)
             scribbles = scribbles_of(photo, drawn)
             rgb = colorize_guided(model, photo, hints=_hints(points, scribbles),
                                   reference=reference_of(reference_path))
@@ -195,27 +243,29 @@ def hints_section(model, requests_root: str) -> None:
             target = os.path.join(out, f"{stem}.guided.png")
             write_image(target, rgb, tag=colorized_tag())
             saved = [os.path.join(out, HINTS_NAME)]
-            value = json.loads(_points_text(points))
             if scribbles is not None:
                 saved.append(os.path.join(out, SCRIBBLES_NAME))
                 write_bytes(saved[1], rgba_png(scribbles))
-                value["scribbles"] = SCRIBBLES_NAME
+            value = hints_to_dict(_hints(points),
+                                  SCRIBBLES_NAME if scribbles is not None else None)
             write_text(saved[0], json.dumps(value))
         except Exception as error:
             logger.exception("full-size hints colorize failed")
-            return None, None, f"Could not colorize: {error}"
+            return None, None, f"Could not colorize: {_reason(error, photo_path, reference_path)}"
         return target, saved, f"Full size {rgb.shape[1]}x{rgb.shape[0]}, ready to download."
 
     def load(files, photo_path, reference_path, points, drawn):
         files = [files] if isinstance(files, str) else list(files or [])
+        files = [local_path(f) for f in files]
+        photo_path = _path(photo_path)
         try:
-            photo = read_rgb(photo_path) if photo_path else None
+            photo = read(photo_path) if photo_path else None
             points, scribbles = hints_from_uploads(
                 files, None if photo is None else photo.shape[:2])
         except (OSError, ValueError) as error:
             names = ", ".join(os.path.basename(f) for f in files)
             return (points, *refresh(photo_path, points, reference_path, drawn)[:2],
-                    f"Could not load {names}: {error}", gr.update())
+                    f"Could not load {names}: {_reason(error, photo_path, *files)}", gr.update())
         if scribbles is None:
             return (points, *refresh(photo_path, points, reference_path, drawn), gr.update())
         editor = {"background": photo_path, "layers": [scribbles], "composite": None}

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 
-from colorizer.app.jobs import LINK_DEADLINE_S, MAX_PIXELS
+from colorizer.app.jobs import LINK_DEADLINE_S, MAX_FILM_SECONDS, MAX_PIXELS
 from colorizer.app.sweeper import KEEP_SECONDS, MAX_BYTES, SWEEP_SECONDS, Sweeper
 from colorizer.data.fetch import PUBLIC_ONLY
 from colorizer.errors import ColorizerError
@@ -162,7 +162,8 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
            timeout: float = LINK_DEADLINE_S, quiet: bool = False,
            allow_internal: tuple[tuple[str, int], ...] = (),
            keep_seconds: float = KEEP_SECONDS, max_temp_bytes: int = MAX_BYTES,
-           sweep_seconds: float = SWEEP_SECONDS) -> RunningApp:
+           sweep_seconds: float = SWEEP_SECONDS,
+           max_film_seconds: float = MAX_FILM_SECONDS) -> RunningApp:
     """Starts the colorizer web app.
 
     Args:
@@ -173,7 +174,8 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
         share: Also open a temporary public link through Gradio's relay (needs internet).
         block: Serve until Ctrl+C, then close. Default: block, except in a notebook, where
             the app shows inline in the cell and the notebook stays usable.
-        max_pixels: Photos with more pixels are refused with a message.
+        max_pixels: Photos, and films whose frames, have more pixels are refused with a
+            message.
         timeout: Seconds a pasted link's whole download may take.
         quiet: Print nothing on start.
         allow_internal: ``(ip, port)`` pairs inside the network that pasted links may reach
@@ -182,6 +184,8 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
         keep_seconds: Uploads and results are deleted this long after their last change.
         max_temp_bytes: The temporary folder's size cap; the oldest entries go first.
         sweep_seconds: Seconds between two sweeps of the temporary folder.
+        max_film_seconds: Longer films are refused with a message (the app colorizes one
+            request at a time, so a long film would hold every visitor up).
 
     Returns:
         The :class:`RunningApp` (already closed if it blocked).
@@ -208,7 +212,8 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
         policy = PUBLIC_ONLY.but(allow_internal=frozenset(
             (str(ip), int(port)) for ip, port in allow_internal))
         app.blocks = build_app(model, work_dir, max_pixels=max_pixels, timeout=timeout,
-                               policy=policy, sweeper=app.sweeper)
+                               policy=policy, sweeper=app.sweeper,
+                               max_film_seconds=max_film_seconds)
         app.blocks.queue(default_concurrency_limit=1, max_size=MAX_QUEUE)
         patient_server_start()
         _, app.url, app.share_url = app.blocks.launch(

@@ -19,7 +19,8 @@ import keras
 
 from colorizer.app.guided import hints_section
 from colorizer.app.jobs import (
-    LINK_DEADLINE_S, MAX_PIXELS, PREVIEW_SIDE, colorize_request, split_urls)
+    LINK_DEADLINE_S, MAX_FILM_SECONDS, MAX_PIXELS, PREVIEW_SIDE, colorize_request, local_path,
+    split_urls)
 from colorizer.app.sweeper import KEEP_SECONDS, REQUESTS_FOLDER, Sweeper
 from colorizer.data.fetch import PUBLIC_ONLY, FetchPolicy
 from colorizer.data.images import IMAGE_EXTENSIONS
@@ -45,17 +46,20 @@ def _temperature(model) -> float:
 
 def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
               timeout: float = LINK_DEADLINE_S, policy: FetchPolicy = PUBLIC_ONLY,
-              sweeper: Sweeper | None = None) -> gr.Blocks:
+              sweeper: Sweeper | None = None,
+              max_film_seconds: float = MAX_FILM_SECONDS) -> gr.Blocks:
     """The Gradio app around one loaded colorizer.
 
     Args:
         model: A loaded colorizer; a classification model gets a temperature slider.
         work_dir: Folder for the results of requests (``work_dir/requests/<id>/``).
-        max_pixels: Photos with more pixels are refused with a message.
+        max_pixels: Photos, and films whose frames, have more pixels are refused with a
+            message (the colour-hints section too).
         timeout: Seconds a pasted link's whole download may take.
         policy: Which addresses pasted links may reach (public ones only by default).
         sweeper: The app folder's :class:`~colorizer.app.sweeper.Sweeper`: a request's files
             are held from it while the request runs.
+        max_film_seconds: Longer films are refused with a message.
 
     Returns:
         The ``gr.Blocks``; call ``.queue()`` and ``.launch()`` on it (see
@@ -72,13 +76,13 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
             if temperature is not None:  # only a classification model has the slider
                 set_temperature(model, float(temperature))
             folder = os.path.join(requests_root, uuid.uuid4().hex)
-            files = list(files or [])
+            files = [local_path(f) for f in files or []]
             hold = sweeper.holding(files + [folder]) if sweeper else contextlib.nullcontext()
             with hold:
                 outcome = colorize_request(model, files, split_urls(urls), folder,
                                            render_size=int(render_size),
                                            max_pixels=max_pixels, timeout=timeout,
-                                           policy=policy)
+                                           policy=policy, max_film_seconds=max_film_seconds)
         except Exception as error:  # anything unforeseen: say it in the page, keep serving
             logger.exception("colorize request failed")
             return (f"Could not colorize: {error}", *nothing)
@@ -118,7 +122,9 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
                         label="Temperature", elem_id="temperature",
                         info="Lower: bolder, more saturated colours; 1: the cautious average."))
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
-                gr.Markdown(f"Photos up to {max_pixels / 1e6:g} megapixels. Uploads and results "
+                gr.Markdown(f"Photos up to {max_pixels / 1e6:g} megapixels; films up to "
+                            f"{max_film_seconds:g} seconds, their frames up to the same size. "
+                            "One request is colorized at a time. Uploads and results "
                             "stay on the machine running this app only: they are deleted "
                             f"{KEEP_SECONDS / 60:g} minutes after their request, and all of "
                             "them when it stops.")
@@ -136,5 +142,5 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
         button.click(colorize, inputs, [status, slider, chooser, downloads, pairs],
                      api_name="colorize", concurrency_limit=1)
         chooser.change(show, [chooser, pairs], slider, api_name=False)
-        hints_section(model, requests_root)
+        hints_section(model, requests_root, max_pixels=max_pixels)
     return blocks

@@ -143,19 +143,6 @@ def safe_file_name(url: str, extension: str = "") -> str:
     return f"{stem}-{digest}{extension}"
 
 
-def path_inside(folder: str | os.PathLike, name: str) -> str:
-    """``folder/name``, refusing a name that would land outside ``folder``.
-
-    Raises:
-        ValueError: ``name`` is absolute, has ``..`` parts, or leads out through a link.
-    """
-    root = os.path.realpath(folder)
-    path = os.path.realpath(os.path.join(root, name))
-    if os.path.commonpath([root, path]) != root or path == root:
-        raise ValueError(f"{name!r} would be written outside {folder}")
-    return path
-
-
 class _PinnedHTTP(http.client.HTTPConnection):
     """An HTTP connection to a given IP address, with the URL's host name in ``Host``."""
 

@@ -79,15 +79,6 @@ def list_images(folder: str | os.PathLike) -> list[str]:
     return list_files(folder, is_image_name)
 
 
-def expand_sources(sources: Iterable[str | os.PathLike]) -> list[str]:
-    """Expands folders into their images and keeps files as given."""
-    paths: list[str] = []
-    for source in sources:
-        source = os.fspath(source)
-        paths.extend(list_images(source) if os.path.isdir(source) else [source])
-    return paths
-
-
 def read_bytes(path: str) -> bytes:
     """Reads a local or ``gs://`` file."""
     if "://" in path:

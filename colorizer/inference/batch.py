@@ -1,14 +1,17 @@
-"""Colorize many photos at once: files, folders and URLs in, full-size colour photos out.
+"""Colorize many photos and films at once: files, folders and URLs in, full-size colour out.
 
-    inputs -> sources with unique output names                         colorizer/inputs.py
-      -> read ahead (download, decode, full-size L, working-size L)     a background thread
-      -> grouped by working size, batched through the model            colorizer/infer.py
-      -> ab upscaled, merged with full-size L, encoded, tagged, written colorizer/outputs.py
+    inputs -> sources with unique output names                          inputs.py
+      -> photos: read ahead (download, decode, full-size L, working-size L; a background
+         thread), grouped by working size, batched through the model    full_resolution.py
+         -> ab upscaled (steered by hints and a reference: guided.py), merged with full-size L,
+            encoded, tagged, written                                     outputs.py
+      -> films: one at a time, frame batches through the model          video.py
       -> manifest.jsonl: every input with its result
 
-Nothing is lost to one bad input: it is named on stderr and in the manifest, and every other
-photo is still colorized. Outputs are written atomically, so a run stopped half-way and run
-again skips what is done and finishes the rest.
+Nothing is lost to one bad input: a photo, a film or its hints file that fails is named on
+stderr and in the manifest, and every other input is still colorized (photos and films pass
+the same boundary: whatever one raises fails that input alone). Outputs are written
+atomically, so a run stopped half-way and run again skips what is done and finishes the rest.
 
 Example:
     >>> model = load_colorizer("runs/demo/model.keras")
@@ -29,7 +32,6 @@ from typing import Iterator
 
 import numpy as np
 
-from colorizer.data.images import ImageReadError
 from colorizer.data.image_header import MAX_PIXELS
 from colorizer.fileio import write_text
 from colorizer.lease import FolderLease
@@ -170,7 +172,7 @@ def _merge(job: _Job, ab_small: np.ndarray) -> np.ndarray:
     try:
         ab = guided_ab(job.lightness, ab_small, hints, job.guidance.reference)
     except HintError as error:  # a point outside this photo: name the hints file
-        raise HintError(f"{hints.source}: {error}" if hints.source else str(error)) from None
+        raise hints.blame(error) from None
     return encode_lab(job.lightness, ab, dtype=job.dtype)
 
 
@@ -182,11 +184,12 @@ def _reason(source: Source, error: BaseException) -> str:
 
 def _colorize_film(model, source: Source, target: str, *, render_size: int, temporal: str,
                    batch_size: int, tag: str | None, timeout: float, progress: bool,
-                   guidance: Guidance | None = None, reference_error: str | None = None
-                   ) -> Entry:
+                   guidance: Guidance | None = None, reference_error: str | None = None,
+                   max_frames: int | None = None, max_pixels: int | None = None) -> Entry:
     """Colorizes one film (a file, or a URL downloaded beside the output first), with its
     hints following the motion and the reference guiding every frame, when given."""
     from colorizer.inference.video import colorize_video
+    from colorizer.inference.video_io import MAX_FRAME_PIXELS
 
     path, download = source.location, None
     if source.is_url:
@@ -201,7 +204,10 @@ def _colorize_film(model, source: Source, target: str, *, render_size: int, temp
                                 temporal=temporal, batch_size=batch_size, comment=tag,
                                 progress=progress,
                                 hints=guidance.hints if guidance else None,
-                                reference=guidance.reference if guidance else None)
+                                reference=guidance.reference if guidance else None,
+                                max_frames=max_frames,
+                                max_pixels=min(max_pixels or MAX_FRAME_PIXELS,
+                                               MAX_FRAME_PIXELS))
     finally:
         if download:
             os.remove(download)
@@ -216,7 +222,7 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
                     overwrite: bool = False, tag: bool = True, batch_size: int = 8,
                     progress: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S,
                     max_pixels: int | None = MAX_PIXELS, guide: BatchGuidance | None = None,
-                    temporal: str = "flow") -> Manifest:
+                    temporal: str = "flow", max_film_frames: int | None = None) -> Manifest:
     """Colorizes files, folders (recursively) and http(s) URLs into ``out_dir``.
 
     Each output has its input's width and height (after EXIF orientation) and L; JPEG and PNG
@@ -238,7 +244,8 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
         timeout: Seconds a URL's whole download may take (any address: the command line's
             policy, :data:`colorizer.data.fetch.OWNER`).
         max_pixels: Photos with more pixels fail, refused from their header before decoding
-            (``None``: no cap).
+            (``None``: no cap); so do films whose frames have more (films are held to 8K
+            whatever it says).
         guide: Colour hints and a reference photo per input
             (:class:`colorizer.inference.guidance.BatchGuidance`); the manifest records
             which each output used. A bad hints file fails its photo alone; an unreadable
@@ -246,6 +253,8 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
             (``reference_error``), and the photos are colorized without it.
         temporal: For films: ``flow`` steadies colour along the motion, ``none`` colours
             every frame on its own (see :mod:`colorizer.inference.video`).
+        max_film_frames: Films with more frames fail (``None``: any length); a server that
+            runs one request at a time bounds what one visitor can make it do.
 
     Returns:
         The :class:`Manifest`, one entry per input in input order.
@@ -353,8 +362,9 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
                         model, source, target(source), render_size=render_size, temporal=temporal,
                         batch_size=batch_size, tag=note, timeout=timeout, progress=progress,
                         guidance=guide(source) if guide else None,
-                        reference_error=reference_error)
-                except (VideoReadError, ImageReadError, OSError, HintError) as error:
+                        reference_error=reference_error, max_frames=max_film_frames,
+                        max_pixels=max_pixels)
+                except Exception as error:  # the boundary photos have: this film fails alone
                     fail(source, error)
                     continue
                 bar.update()

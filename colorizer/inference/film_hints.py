@@ -65,7 +65,7 @@ class HintTracker:
 
     def __init__(self, hints: Hints, height: int, width: int, frame: int = 0,
                  state: TrackedHints | None = None):
-        rows, cols, ab = hint_pixels(hints, height, width)
+        rows, cols, ab = hint_pixels(hints, height, width, surface="frame")
         if len(rows) > MAX_TRACKED:
             keep = np.linspace(0, len(rows) - 1, MAX_TRACKED).round().astype(np.int64)
             rows, cols, ab = rows[keep], cols[keep], ab[keep]

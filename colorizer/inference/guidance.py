@@ -18,7 +18,7 @@ import posixpath
 import numpy as np
 
 from colorizer.errors import ColorizerError
-from colorizer.inference.hints import Hints, load_hints
+from colorizer.inference.hints import HintError, Hints, load_hints
 from colorizer.inference.inputs import Source
 
 
@@ -81,6 +81,9 @@ class BatchGuidance:
     reference: np.ndarray | None = None
     reference_name: str | None = None
     reference_error: str | None = None
+    _loaded: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    """Each hints file read so far, with its hints or its error: a ``--hints FILE`` shared by
+    every photo is parsed once."""
 
     @classmethod
     def from_paths(cls, hints: str | os.PathLike | None,
@@ -113,6 +116,17 @@ class BatchGuidance:
         path = os.path.join(self.hints, *hints_name(source.output).split("/"))
         return path if os.path.isfile(path) else None
 
+    def _load(self, path: str) -> Hints:
+        if path not in self._loaded:
+            try:
+                self._loaded[path] = load_hints(path)
+            except HintError as error:
+                self._loaded[path] = error
+        found = self._loaded[path]
+        if isinstance(found, HintError):
+            raise HintError(str(found))
+        return found
+
     def __call__(self, source: Source) -> Guidance | None:
         """The guidance of ``source``, or ``None`` for a plain colorize.
 
@@ -120,7 +134,7 @@ class BatchGuidance:
             HintError: Its hints file is malformed (the message names the file).
         """
         path = self.hints_file(source)
-        hints = load_hints(path) if path else Hints()
+        hints = self._load(path) if path else Hints()
         if not hints and self.reference is None:
             return None
         return Guidance(hints, self.reference, self.reference_name)

@@ -37,15 +37,23 @@ from colorizer.inference.full_resolution import (
     predict_ab_batch, working_size)
 from colorizer.inference.film_hints import HintTracker, TrackedHints
 from colorizer.inference.guided import PRIOR_STRENGTH, guided_ab_at
-from colorizer.inference.hints import Hints, hint_pixels
+from colorizer.inference.hints import HintError, Hints, hint_pixels
 from colorizer.inference.temporal import DEFAULT_STRENGTH, SmootherState, TemporalSmoother
 from colorizer.inference.video_io import (
-    Frame, SegmentWriter, VideoReadError, join_segments, probe_video, read_frames,
-    remove_quietly)
+    MAX_FRAME_PIXELS, Frame, SegmentWriter, VideoReadError, join_segments, probe_video,
+    read_frames, remove_quietly)
 
 SEGMENT_SECONDS = 10.0
 """Film time per finished segment: what a stopped run loses at most."""
 PREFETCH_BATCHES = 2
+
+
+def truncated(decoded: int, listed: int) -> bool:
+    """Whether a film that decoded to its end without an error still stopped far short of the
+    frame count its header lists. A header's count is a hint, not a promise: AVI headers
+    often list one frame more than the stream holds, and an edit list can hide a few, so a
+    film counts as truncated only when it is short by more than 2 frames and 0.2 %."""
+    return listed > 0 and listed - decoded > max(2, listed // 500)
 
 
 @dataclasses.dataclass
@@ -77,7 +85,7 @@ def _guidance_fingerprint(hints: Hints, reference: np.ndarray | None, height: in
         return None
     digest = hashlib.sha1()
     if hints:
-        for array in hint_pixels(hints, height, width):
+        for array in hint_pixels(hints, height, width, surface="frame"):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update(str(hints.frame).encode())
     if reference is not None:
@@ -213,7 +221,8 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
                    temporal: str = "flow", strength: float = DEFAULT_STRENGTH,
                    batch_size: int = 8, segment_seconds: float = SEGMENT_SECONDS,
                    comment: str | None = None, progress: bool = True, hints=None,
-                   reference: np.ndarray | None = None) -> VideoResult:
+                   reference: np.ndarray | None = None, max_frames: int | None = None,
+                   max_pixels: int = MAX_FRAME_PIXELS) -> VideoResult:
     """Colorizes one film into ``target`` (an ``.mp4``), resuming earlier work on it.
 
     Args:
@@ -234,14 +243,22 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
             (:mod:`colorizer.inference.film_hints`). With ``temporal="none"`` the colour is
             still each frame's own, but the hints still follow the motion.
         reference: A colour photo whose colours guide every frame.
+        max_frames: A film with more frames is refused: from its header before any work,
+            or when decoding goes past it (a header may say less than the film holds).
+            ``None``: any length.
+        max_pixels: Frames with more pixels are refused (8K by default).
 
     Returns:
         A :class:`VideoResult`.
 
     Raises:
-        VideoReadError: The film cannot be read (corrupt, truncated, no video, no frames);
-            nothing is left behind.
-        HintError: A hint outside the frame, or scribbles of another size (before any work).
+        VideoReadError: The film cannot be read (corrupt, truncated, no video, no frames,
+            frames too large or changing size) or is longer than ``max_frames``.
+        HintError: A hint outside the frame, or scribbles of another size (before any work);
+            the message names the hints file.
+
+    Whatever goes wrong, nothing is left behind; only an interruption (Ctrl+C, a killed
+    process, a lost runtime) keeps the finished segments, for the next run to continue.
     """
     from tqdm.auto import tqdm
 
@@ -249,9 +266,17 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     start = time.perf_counter()
-    info = probe_video(path)
+    path = str(os.fspath(path))
+    info = probe_video(path, max_pixels=max_pixels)
+    if max_frames is not None and info.frames > max_frames:
+        raise VideoReadError(_too_long(path, max_frames, info.fps))
     hints = Hints.from_value(hints)
-    tracker = HintTracker(hints, info.height, info.width, hints.frame) if hints else None
+    try:
+        # Scribbles are decoded here once, for the fingerprint and the tracker alike.
+        hints = hints.with_scribbles_read(info.height, info.width, surface="frame")
+        tracker = HintTracker(hints, info.height, info.width, hints.frame) if hints else None
+    except HintError as error:
+        raise hints.blame(error) from None
     # Hints follow the motion even when the colour is each frame's own: the smoother then
     # measures the motion and keeps none of the previous colour.
     smoother = (TemporalSmoother(0.0, "flow") if tracker and temporal == "none"
@@ -280,6 +305,8 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
                 writer = SegmentWriter(_segment(parts, number)[0] + ".partial", info)
             writer.write(rgb, frame.pts)
             count += 1
+            if max_frames is not None and count > max_frames:
+                raise VideoReadError(_too_long(path, max_frames, info.fps))
             bar.update()
             if count % per_segment == 0:
                 _finish_segment(writer, parts, number, smoother.state, tracker)
@@ -289,7 +316,7 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
             writer, number = None, number + 1
         if count == 0:
             raise VideoReadError(f"{path}: the video stream holds no frames")
-        if info.frames and count < info.frames:
+        if truncated(count, info.frames):
             raise VideoReadError(f"{path}: truncated: {count} of the {info.frames} frames its "
                                  "header lists could be decoded")
         segments = [_segment(parts, n)[0] for n in range(number)]
@@ -299,16 +326,21 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
             os.replace(partial, target)
         finally:
             remove_quietly(partial)
-    except VideoReadError:
+    except Exception:  # whatever failed, this film leaves nothing behind
         if writer is not None:
             writer.container.close()
-        shutil.rmtree(parts, ignore_errors=True)  # a broken film leaves nothing behind
+        shutil.rmtree(parts, ignore_errors=True)
         raise
     finally:
         bar.close()
     shutil.rmtree(parts, ignore_errors=True)
     return VideoResult(target, info.width, info.height, count, info.fps, smoother.cuts, first,
                        time.perf_counter() - start)
+
+
+def _too_long(path: str, max_frames: int, fps) -> str:
+    return (f"{path}: longer than {max_frames} frames ({max_frames / float(fps):.0f} s at its "
+            "rate), the most taken here")
 
 
 def _finish_segment(writer: SegmentWriter, parts: str, number: int,

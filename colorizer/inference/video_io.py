@@ -6,8 +6,9 @@
 
 PyAV carries its own FFmpeg libraries in its wheel, so no system ffmpeg is needed. Every
 frame keeps its own presentation time, so variable frame rate films keep their timing; audio
-packets are copied unchanged when the output container can hold their codec, and re-encoded
-to AAC only when it cannot (PCM from AVI or MOV, Vorbis from WebM).
+packets are copied unchanged when MP4 holds their codec (AAC, MP3, AC-3, E-AC-3, ALAC, FLAC,
+Opus), and the sound is re-encoded to AAC 192 kb/s only when it does not (PCM from a camera's
+MOV, Vorbis from WebM), starting where it starts and as long as it was.
 
 Example:
     >>> info = probe_video("clip.mp4")
@@ -31,7 +32,9 @@ KEPT_VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov")
 """Films with these endings keep their name; others get ``.mp4`` added (H.264 does not fit a
 WebM, and AVI handles it badly)."""
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "flac", "opus"})
-"""Audio codecs an MP4 file can hold: these are copied packet for packet."""
+"""Audio codecs an MP4 file can hold, by FFmpeg's codec name (``mp3``, whose decoder is
+``mp3float``): these are copied packet for packet (each tested from every container FFmpeg
+writes it in: tests/inference/test_video_sound.py)."""
 ENCODER_OPTIONS = {"crf": "17", "preset": "medium", "x264-params": "chroma-qp-offset=-12"}
 """libx264 at CRF 17 (visually lossless for most footage) with the medium preset, and its
 chroma quantised 12 steps finer than its luma: the colour is all this encoder adds to a
@@ -94,9 +97,13 @@ def video_output_name(name: str) -> str:
 
 def _open_container(path: str):
     """A film opened for reading, with metadata that is not valid UTF-8 skipped rather than
-    fatal where PyAV lets it be chosen (before 19; PyAV 19 has no ``metadata_errors``)."""
+    fatal where PyAV lets it be chosen (before 19; PyAV 19 has no ``metadata_errors``).
+
+    The path is made a plain ``str``: ``av.open`` refuses subclasses of it, such as the one
+    Gradio hands its upload handlers."""
     import av
 
+    path = str(os.fspath(path))
     try:
         return av.open(path, metadata_errors="ignore")
     except TypeError:
@@ -116,20 +123,52 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def probe_video(path: str) -> VideoInfo:
+def _too_large(path: str, width: int, height: int, max_pixels: int) -> VideoReadError:
+    limit = "8K" if max_pixels == MAX_FRAME_PIXELS else f"{max_pixels / 1e6:g} MP"
+    return VideoReadError(f"{path}: frames of {width} x {height} are larger than {limit}")
+
+
+DECODER_MARGIN = 256
+"""Pixels added to each side of a frame for the decoder's cap: decoders check the size they
+allocate, which is larger than the picture (whole blocks of 16 or 64 px, and for some, such
+as MPEG-4 Part 2, a border of extra pixels around it). Margin enough for all of them, while a
+frame many times the film's own size is still refused."""
+
+
+def _coded_pixels(width: int, height: int) -> int:
+    """Pixels a decoder may allocate for a ``width`` x ``height`` frame (see
+    :data:`DECODER_MARGIN`)."""
+    return (max(1, width) + DECODER_MARGIN) * (max(1, height) + DECODER_MARGIN)
+
+
+def _cap_decoder(stream, max_pixels: int) -> None:
+    """Makes FFmpeg's decoder refuse a frame of more than ``max_pixels`` (coded) before
+    allocating it: a film whose header says 64 x 48 may still hold a frame of 12000 x 12000."""
+    stream.codec_context.options = {**stream.codec_context.options,
+                                    "max_pixels": str(max(1, int(max_pixels)))}
+
+
+def probe_video(path: str, *, max_pixels: int = MAX_FRAME_PIXELS) -> VideoInfo:
     """Reads a film's header and first frame (for its rotation): nothing more is decoded.
 
+    Args:
+        path: The film.
+        max_pixels: Frames with more pixels are refused (from the header where it says, and
+            by the decoder, before allocating, where it does not).
+
     Raises:
-        VideoReadError: No video stream, a corrupt header, or no frame at all.
+        VideoReadError: No video stream, a corrupt header, frames too large, or no frame.
     """
     with _open(path) as container:
         if not container.streams.video:
             raise VideoReadError(f"{path}: no video stream (audio only?)")
         stream = container.streams.video[0]
         context = stream.codec_context
-        if context.width * context.height > MAX_FRAME_PIXELS:
-            raise VideoReadError(f"{path}: frames of {context.width} x {context.height} are "
-                                 f"larger than 8K")
+        if context.width * context.height > max_pixels:
+            raise _too_large(path, context.width, context.height, max_pixels)
+        # Where the header gives a size, frames are held to it; where not, to the pixel cap.
+        _cap_decoder(stream, _coded_pixels(context.width, context.height) if context.width
+                     else max_pixels)
         rotation = 0
         try:
             for frame in container.decode(stream):
@@ -140,11 +179,14 @@ def probe_video(path: str) -> VideoInfo:
         except VideoReadError:
             raise
         except Exception as error:  # av.FFmpegError and friends
+            if context.width * context.height == 0:  # no size in the header: the cap's refusal?
+                raise VideoReadError(f"{path}: cannot decode ({_first_line(error)}; frames "
+                                     f"over {max_pixels / 1e6:g} MP are refused)") from error
             raise VideoReadError(f"{path}: cannot decode ({_first_line(error)})") from error
         width, height = context.width, context.height
         if rotation in (90, 270):
             width, height = height, width
-        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        audio = _audio_codec(container.streams.audio[0]) if container.streams.audio else None
         fps = stream.average_rate or stream.guessed_rate or fractions.Fraction(25)
         duration = float(container.duration / 1_000_000) if container.duration else 0.0
         return VideoInfo(width, height, int(stream.frames or 0), fractions.Fraction(fps),
@@ -162,16 +204,27 @@ def read_frames(path: str, info: VideoInfo | None = None) -> Iterator[Frame]:
 
     Timestamps are the stream's own (so variable frame rates are kept); a frame without one
     gets the next tick of the average rate. Raises :class:`VideoReadError` on a decoding error
-    (a truncated file), naming the file and the frame reached.
+    (a truncated file), naming the file and the frame reached, and on a frame whose size
+    differs from the film's (checked before it is converted; a larger one is refused by the
+    decoder before it is allocated).
     """
     info = info or probe_video(path)
+    # The size frames are stored at (the header's, before rotation).
+    stored = (info.height, info.width) if info.rotation in (90, 270) else (info.width,
+                                                                          info.height)
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame and slice threads: decoding keeps up with the model
+        _cap_decoder(stream, _coded_pixels(*stored))
         tick = fractions.Fraction(1) / (info.fps * info.time_base)
         index, last_pts = 0, None
         try:
             for frame in container.decode(stream):
+                if (frame.width, frame.height) != stored:
+                    raise VideoReadError(
+                        f"{path}: frame {index} is {frame.width} x {frame.height}, the film's "
+                        f"frames {stored[0]} x {stored[1]}: a film whose frame size changes "
+                        "is not supported")
                 pts = frame.pts if frame.pts is not None else int(round(index * tick))
                 if last_pts is not None and pts <= last_pts:
                     pts = last_pts + 1  # an encoder needs strictly increasing timestamps
@@ -182,8 +235,11 @@ def read_frames(path: str, info: VideoInfo | None = None) -> Iterator[Frame]:
         except VideoReadError:
             raise
         except Exception as error:
+            # EINVAL is how FFmpeg refuses a frame over the decoder's pixel cap.
+            larger = (f"; frames larger than the film's {stored[0]} x {stored[1]} are refused"
+                      if getattr(error, "errno", None) == 22 else "")
             raise VideoReadError(f"{path}: cannot decode frame {index} "
-                                 f"({_first_line(error)})") from error
+                                 f"({_first_line(error)}{larger})") from error
     if index == 0:
         raise VideoReadError(f"{path}: the video stream holds no frames")
 
@@ -254,14 +310,119 @@ def _packets(container, stream) -> Iterator:
             yield packet
 
 
+AAC_BIT_RATE = 192_000
+"""Bit rate of sound re-encoded to AAC: ample for stereo, the usual case."""
+AAC_FALLBACK_RATE = 48_000
+"""Sample rate for sound whose own rate AAC has no table for (e.g. 37.8 or 192 kHz)."""
+AAC_FALLBACK_LAYOUT = "stereo"
+"""Channel layout for sound with more channels than the AAC encoder takes (22.2): PyAV
+downmixes it."""
+
+
+def _audio_codec(stream) -> str:
+    """The sound's codec as FFmpeg names it (``mp3``), not as its decoder does (``mp3float``)."""
+    return stream.codec_context.codec.canonical_name
+
+
+def _stamped(packets: Iterator) -> Iterator:
+    """Packets that have both timestamps: audio is shown in decoding order, so a missing pts is
+    its dts and the other way round; a packet with neither has no place in the output."""
+    for packet in packets:
+        if packet.pts is None:
+            packet.pts = packet.dts
+        if packet.dts is None:
+            packet.dts = packet.pts
+        if packet.pts is not None:
+            yield packet
+
+
+def _copied_audio(container, stream) -> Iterator:
+    """The sound's packets as stored, each with timestamps and a duration.
+
+    A packet without a duration (FLAC from an AVI) gets the time to the next one, and the last
+    one its predecessor's: the MP4 muxer would otherwise give the last packet no time, and
+    decoders drop it.
+    """
+    previous, duration = None, 0
+    for packet in _stamped(p for p in container.demux(stream) if p.size):
+        if previous is not None:
+            if not previous.duration and packet.pts > previous.pts:
+                previous.duration = packet.pts - previous.pts
+            duration = previous.duration or duration
+            yield previous
+        previous = packet
+    if previous is not None:
+        previous.duration = previous.duration or duration
+        yield previous
+
+
+def _aac_takes(rate: int, layout) -> bool:
+    """Whether FFmpeg's AAC encoder opens for this sample rate and channel layout."""
+    import av
+
+    trial = av.CodecContext.create("aac", "w")
+    trial.sample_rate, trial.layout, trial.format, trial.bit_rate = (
+        rate, layout, "fltp", AAC_BIT_RATE)
+    try:
+        trial.open()
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
+
+
+def _aac_layout(rate: int, layout):
+    """The source's channel layout if AAC takes it, else the usual order of as many channels
+    (a PCM track in a Matroska file says "6 channels", not 5.1), else stereo."""
+    import av
+
+    usual = av.AudioLayout(f"{layout.nb_channels}c")
+    return next((candidate for candidate in (layout, usual) if _aac_takes(rate, candidate)),
+                AAC_FALLBACK_LAYOUT)
+
+
+def _aac_stream(output, source):
+    """An AAC stream for the source's sound: its own rate and channels where AAC takes them,
+    :data:`AAC_FALLBACK_RATE` and :data:`AAC_FALLBACK_LAYOUT` where it does not."""
+    context = source.codec_context
+    rate = context.sample_rate
+    if not _aac_takes(rate, "stereo"):
+        rate = AAC_FALLBACK_RATE
+    layout = _aac_layout(rate, context.layout)
+    stream = output.add_stream("aac", rate=rate)
+    stream.layout = layout
+    stream.bit_rate = AAC_BIT_RATE
+    return stream
+
+
+def _encoded_audio(container, source, stream) -> Iterator:
+    """The source's sound decoded and encoded with ``stream``'s encoder (AAC).
+
+    Frames are timed by counting their samples from the first frame's time: continuous, as an
+    encoder needs (WebM rounds each frame's time to a millisecond), and starting where the
+    source's sound starts (a gap in the source's sound is closed up, not kept). The encoder
+    resamples them to its rate, format and channels and cuts them to its own frame size
+    itself, and numbers its packets from these times.
+    """
+    next_pts = None
+    for frame in container.decode(source):
+        if next_pts is None:
+            start = (frame.pts * frame.time_base if frame.pts is not None and frame.time_base
+                     else 0)
+            next_pts = round(start * frame.sample_rate)
+        frame.pts, frame.time_base = next_pts, fractions.Fraction(1, frame.sample_rate)
+        next_pts += frame.samples
+        yield from stream.encode(frame)
+    yield from stream.encode(None)
+
+
 def join_segments(segments: list[str], source: str, target: str, *,
                   comment: str | None = None) -> None:
     """Muxes encoded segments and the source's audio into ``target``.
 
-    Video packets are copied from the segments, audio packets from the source (or re-encoded
-    to AAC when MP4 cannot hold its codec); both are interleaved by time, so memory stays
-    bounded for any length. ``target`` is written as given: callers write a temporary name and
-    rename it.
+    Video packets are copied from the segments, audio packets from the source when MP4 holds
+    their codec (:data:`MP4_AUDIO_CODECS`), otherwise the sound is re-encoded to AAC at
+    :data:`AAC_BIT_RATE`; both are interleaved by time, so memory stays bounded for any length.
+    ``target`` is written as given: callers write a temporary name and rename it.
     """
     import av
 
@@ -273,28 +434,18 @@ def join_segments(segments: list[str], source: str, target: str, *,
             output.metadata["comment"] = comment
         video_out = output.add_stream_from_template(inputs[0].streams.video[0])
         audio_in = source_container.streams.audio[0] if source_container.streams.audio else None
-        audio_out, transcode = None, False
+        audio_out = None
         if audio_in is not None:
-            if audio_in.codec_context.name in MP4_AUDIO_CODECS:
+            if _audio_codec(audio_in) in MP4_AUDIO_CODECS:
                 audio_out = output.add_stream_from_template(audio_in)
+                audio_packets = _copied_audio(source_container, audio_in)
             else:
-                transcode = True
-                audio_out = output.add_stream("aac", rate=audio_in.codec_context.sample_rate)
-                audio_out.layout = audio_in.codec_context.layout
-                audio_out.bit_rate = 192_000
+                audio_out = _aac_stream(output, audio_in)
+                audio_packets = _stamped(_encoded_audio(source_container, audio_in, audio_out))
 
         def video_packets() -> Iterator:
             for container in inputs:
                 yield from _packets(container, container.streams.video[0])
-
-        def audio_packets() -> Iterator:
-            if not transcode:
-                yield from _packets(source_container, audio_in)
-                return
-            for frame in source_container.decode(audio_in):
-                frame.pts = None  # the encoder numbers its own samples
-                yield from audio_out.encode(frame)
-            yield from audio_out.encode(None)
 
         def timed(packets: Iterator, order: int) -> Iterator:
             for packet in packets:
@@ -303,7 +454,7 @@ def join_segments(segments: list[str], source: str, target: str, *,
         # Interleaved by time, so the muxer never buffers one stream while waiting for the other.
         streams = [timed(video_packets(), 0)]
         if audio_in is not None:
-            streams.append(timed(audio_packets(), 1))
+            streams.append(timed(audio_packets, 1))
         for _, order, packet in heapq.merge(*streams, key=lambda item: item[:2]):
             packet.stream = video_out if order == 0 else audio_out
             output.mux(packet)

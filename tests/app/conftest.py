@@ -84,3 +84,17 @@ def running_app(model_file, photo_host):
                                 allow_internal=(photo_host.address,))
     yield app
     app.close()
+
+
+@pytest.fixture(scope="module")
+def bounded_app(model):
+    """An app with small bounds, for the tests of its refusals: films up to half a second
+    (30 frames at 60 a second), photos and film frames up to 0.1 MP.
+
+    Module-scoped, and used by the last tests of a module: while two apps run in one process,
+    Gradio checks uploads against the newer one's folder (``GRADIO_TEMP_DIR`` is the
+    process's), so ``running_app`` must not be used again until this one has closed."""
+    app = launch_on_a_free_port(model, host="127.0.0.1", block=False, quiet=True,
+                                max_pixels=100_000, max_film_seconds=0.5)
+    yield app
+    app.close()

@@ -4,7 +4,7 @@ import numpy as np
 
 from colorizer.app.guided import preview, rgba_png, scribbles_from_editor
 from colorizer.inference.full_resolution import encode_lab, image_lightness
-from colorizer.inference.hints import Hints, hint_pixels
+from colorizer.inference.hints import Hints, Point, hint_pixels
 
 
 def test_editor_strokes_become_scribbles_of_the_photo_size():
@@ -59,7 +59,7 @@ def test_saved_hints_load_back_with_their_scribbles(tmp_path):
     picture = tmp_path / "b" / "scribbles.png"
     picture.write_bytes(rgba_png(strokes))
     points, scribbles = hints_from_uploads([str(document), str(picture)], (40, 60))
-    assert points == [(3, 4, [16, 32, 48])]
+    assert points == [Point(3, 4, (16, 32, 48))]
     np.testing.assert_array_equal(scribbles, strokes)
     # What the editor then holds gives the same scribbles back.
     editor = {"background": None, "layers": [scribbles], "composite": None}
@@ -74,4 +74,69 @@ def test_saved_hints_load_back_with_their_scribbles(tmp_path):
         hints_from_uploads([str(picture)], (40, 60))
     # Points alone need no photo size.
     document.write_text(json.dumps({"points": [{"x": 1, "y": 2, "color": "#ffffff"}]}))
-    assert hints_from_uploads([str(document)], None) == ([(1, 2, [255, 255, 255])], None)
+    assert hints_from_uploads([str(document)], None) == ([Point(1, 2, (255, 255, 255))], None)
+
+
+def _handler(blocks, name: str):
+    """The function behind one event of the page, as Gradio calls it."""
+    [fn] = {f.fn for f in blocks.fns.values() if getattr(f.fn, "__name__", "") == name}
+    return fn
+
+
+def _click(x: int, y: int):
+    import gradio as gr
+
+    return gr.SelectData(None, {"index": [x, y], "value": None, "selected": True})
+
+
+def test_a_point_takes_every_colour_a_picker_sends_and_a_bad_one_is_a_message(model,
+                                                                            tmp_path):
+    """Gradio 6's picker sends #rrggbb or rgb(...), Gradio 5's rgba(...); #rgb is CSS too. A
+    colour that is none of these is a message in the page, never an error raised into Gradio
+    (a bare "Error" box)."""
+    import json
+
+    from PIL import Image
+
+    from colorizer.app.ui import build_app
+
+    Image.fromarray(np.full((40, 60), 120, np.uint8)).save(tmp_path / "photo.png")
+    photo = str(tmp_path / "photo.png")
+    drop = _handler(build_app(model, tmp_path / "app"), "drop")
+    points = []
+    for colour, x in (("#cc3322", 1), ("rgba(204, 51, 34, 1)", 2), ("rgb(42, 111, 192)", 3),
+                      ("#abc", 4)):
+        points, image, text, status = drop(photo, colour, points, None, None, _click(x, 5))
+        assert status == f"{x} colour point(s).", status
+        assert image.shape == (40, 60, 3)
+    assert points[-1] == Point(4, 5, (0xaa, 0xbb, 0xcc))
+    assert json.loads(text) == {"points": [
+        {"x": 1, "y": 5, "color": "#cc3322"}, {"x": 2, "y": 5, "color": "#cc3322"},
+        {"x": 3, "y": 5, "color": "#2a6fc0"}, {"x": 4, "y": 5, "color": "#aabbcc"}]}
+    kept, image, text, status = drop(photo, "red-ish", points, None, None, _click(9, 9))
+    assert kept == points and status.startswith("Could not add the point: unknown colour")
+    assert len(json.loads(text)["points"]) == 4
+
+
+def test_the_hints_section_keeps_to_the_apps_pixel_cap(model, tmp_path):
+    """A photo or reference over ``max_pixels`` gets a message, naming the file only."""
+    from PIL import Image
+
+    from colorizer.app.ui import build_app
+
+    Image.fromarray(np.full((200, 300), 120, np.uint8)).save(tmp_path / "big.png")
+    Image.fromarray(np.full((40, 60), 120, np.uint8)).save(tmp_path / "small.png")
+    big, small = str(tmp_path / "big.png"), str(tmp_path / "small.png")
+    blocks = build_app(model, tmp_path / "app", max_pixels=50_000)
+    new_photo, full_size = _handler(blocks, "new_photo"), _handler(blocks, "full_size")
+
+    points, image, _, status, editor = new_photo(big)
+    assert status == "**big.png**: too large: 300 x 200 pixels (0.1 MP); the app takes photos " \
+                     "up to 0.05 MP" and image is None and editor is None
+    download, saved, status = full_size(big, [], None, None)
+    assert download is None and status.startswith("Could not colorize: big.png: ")
+    assert str(tmp_path) not in status and "over the cap of 0.05 MP" in status
+    download, saved, status = full_size(small, [], big, None)  # the reference too
+    assert download is None and status.startswith("Could not colorize: big.png: ")
+    download, saved, status = full_size(small, [], small, None)
+    assert status == "Full size 60x40, ready to download."

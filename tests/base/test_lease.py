@@ -121,3 +121,30 @@ def test_two_colorize_runs_do_not_share_an_output_folder(tmp_path):
         assert not (out / "manifest.jsonl").exists()
     finally:
         kill(holder)
+
+
+def test_two_processes_taking_over_one_stale_lease_do_not_both_get_it(tmp_path):
+    """B judges the stale lease; before B removes it, A removes it and takes the folder.
+    B must then find A's fresh lease and be refused, not delete it and take the folder too."""
+    (tmp_path / LEASE_FILE).write_text(json.dumps({
+        "host": "gone", "machine": "another/boot", "pid": 1, "purpose": "training",
+        "started": 0.0, "renewed": 0.0, "token": "stale"}))
+    first = FolderLease(tmp_path, "training")
+
+    class SlowToRemove(FolderLease):
+        def _stale(self, lease):
+            stale = super()._stale(lease)
+            if stale and first._record is None:
+                first.acquire()  # the other process gets in between judging and removing
+            return stale
+
+    second = SlowToRemove(tmp_path, "training")
+    try:
+        with pytest.raises(FolderInUseError):
+            second.acquire()
+        assert read_lease(tmp_path)["token"] == first._record["token"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [LEASE_FILE]  # nothing left over
+    finally:
+        first.release()
+        second.release()
+    assert not (tmp_path / LEASE_FILE).exists()

@@ -12,7 +12,8 @@ import pytest
 from colorizer.data import download
 from colorizer.data.addresses import internal_reason
 from colorizer.data.fetch import (
-    OWNER, PUBLIC_ONLY, FetchError, fetch_bytes, path_inside, safe_file_name)
+    OWNER, PUBLIC_ONLY, FetchError, fetch_bytes, safe_file_name)
+from colorizer.fileio import path_inside
 from colorizer.inference.inputs import url_output_name
 from tests.loopback import LoopbackServer, loopback  # noqa: F401  (fixture)
 

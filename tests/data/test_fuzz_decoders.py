@@ -17,7 +17,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from colorizer.data.fetch import FetchError, check_url, path_inside, safe_file_name  # noqa: E402
+from colorizer.data.fetch import FetchError, check_url, safe_file_name  # noqa: E402
+from colorizer.fileio import path_inside  # noqa: E402
 from colorizer.data.image_header import HeaderError, image_dimensions  # noqa: E402
 from colorizer.data.images import ImageReadError, decode_photo, decode_rgb  # noqa: E402
 from colorizer.inference.inputs import url_output_name  # noqa: E402

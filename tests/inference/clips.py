@@ -32,10 +32,33 @@ def gray(frames):
     return [gray_frame(frame) for frame in frames]
 
 
+def _tone_stream(out, codec: str, rate: int | None, layout: str):
+    """An audio stream of the encoder ``codec`` at ``rate`` (:data:`SAMPLE_RATE`, or 48 kHz
+    where the codec does not take it, as Opus). FFmpeg's own Vorbis encoder is experimental
+    and stereo only, so it is allowed and given stereo."""
+    import av
+
+    rates = av.codec.Codec(codec, "w").audio_rates
+    rate = rate or (SAMPLE_RATE if not rates or SAMPLE_RATE in rates else 48000)
+    stream = out.add_stream(codec, rate=rate)
+    stream.layout = "stereo" if codec == "vorbis" else layout
+    if codec == "vorbis":
+        stream.options = {"strict": "experimental"}
+    return stream
+
+
 def write_clip(path: str, frames: list[np.ndarray], *, fps: int = 24, codec: str = "libx264",
                pix_fmt: str = "yuv420p", tone_seconds: float = 0.0,
-               pts: list[int] | None = None, container_format: str | None = None) -> None:
-    """Encodes uint8 RGB frames (and optionally a 440 Hz AAC tone) into ``path``."""
+               pts: list[int] | None = None, container_format: str | None = None,
+               audio_codec: str = "aac", audio_rate: int | None = None,
+               audio_layout: str = "mono") -> None:
+    """Encodes uint8 RGB frames (and optionally a 440 Hz tone) into ``path``.
+
+    The tone is encoded with the encoder ``audio_codec`` (``aac``, ``libmp3lame``, ``libopus``,
+    ``vorbis``, ``pcm_s16le``, ``ac3``, ``flac`` ...), at ``audio_rate`` (its usual one by
+    default) and with ``audio_layout``'s channels, each the same tone; PyAV converts the
+    generated float samples to what the encoder takes.
+    """
     import av
 
     with av.open(path, "w", format=container_format) as out:
@@ -44,7 +67,8 @@ def write_clip(path: str, frames: list[np.ndarray], *, fps: int = 24, codec: str
         video.pix_fmt = pix_fmt
         if pts is not None:
             video.time_base = fractions.Fraction(1, 1000)
-        audio = out.add_stream("aac", rate=SAMPLE_RATE) if tone_seconds else None
+        audio = (_tone_stream(out, audio_codec, audio_rate, audio_layout) if tone_seconds
+                 else None)
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             if pts is not None:
@@ -52,13 +76,16 @@ def write_clip(path: str, frames: list[np.ndarray], *, fps: int = 24, codec: str
             for packet in video.encode(frame):
                 out.mux(packet)
         if audio is not None:
-            t = np.arange(int(SAMPLE_RATE * tone_seconds)) / SAMPLE_RATE
-            samples = (0.3 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)[None]
+            rate, layout = audio.codec_context.sample_rate, audio.codec_context.layout
+            t = np.arange(int(rate * tone_seconds)) / rate
+            tone = (0.3 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)
+            samples = np.repeat(tone[None], layout.nb_channels, axis=0)
             for start in range(0, samples.shape[1], 1024):
                 chunk = av.AudioFrame.from_ndarray(
                     np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
-                    layout="mono")
-                chunk.sample_rate, chunk.pts = SAMPLE_RATE, start
+                    layout=layout)
+                chunk.sample_rate, chunk.pts = rate, start
+                chunk.time_base = fractions.Fraction(1, rate)
                 for packet in audio.encode(chunk):
                     out.mux(packet)
             for packet in audio.encode(None):

@@ -148,7 +148,7 @@ def test_a_scribbles_link_out_of_the_folder_is_refused(tmp_path):
 def test_points_outside_and_scribbles_of_another_size_are_refused(tmp_path):
     with pytest.raises(HintError, match=r"point \(50, 3\) lies outside the 50x40 photo"):
         hint_pixels(Hints.from_value([(50, 3, "#000000")]), 40, 50)
-    with pytest.raises(HintError, match="outside"):
+    with pytest.raises(HintError, match="x must be a whole number from 0"):
         hint_pixels(Hints.from_value([(-1, 3, "#000000")]), 40, 50)
     Image.fromarray(np.zeros((10, 12, 4), np.uint8), "RGBA").save(tmp_path / "s.png")
     with pytest.raises(HintError, match="is 12x10, the photo 50x40"):
@@ -158,9 +158,17 @@ def test_points_outside_and_scribbles_of_another_size_are_refused(tmp_path):
 def test_colour_strings():
     assert parse_colour("#aa3322") == (0xaa, 0x33, 0x22)
     assert parse_colour((1, 2, 3)) == (1, 2, 3)
-    for bad in ("#abc", "aa3322", "#gg0000", (1, 2), (0, 0, 256)):
-        with pytest.raises(HintError, match="unknown colour"):
+    # What browsers' colour pickers send (Gradio 5's: rgba), and CSS's short hex.
+    assert parse_colour("rgba(204, 51, 34, 1)") == (204, 51, 34)
+    assert parse_colour("rgb(204.4,51,34)") == (204, 51, 34)
+    assert parse_colour("#abc") == (0xaa, 0xbb, 0xcc)
+    assert parse_colour([255.0, 0, 0]) == (255, 0, 0)
+    for bad in ("aa3322", "#gg0000", "#abcd", "rgb(300, 0, 0)", "rgb(nan, 0, 0)",
+                "rgba(1, 2)", (1, 2), (0, 0, 256), [1.7, 0, 0], ["255", "0", "0"],
+                [True, 0, 0], [float("inf"), 0, 0], "#" + "a" * 10_000):
+        with pytest.raises(HintError, match="unknown colour") as error:
             parse_colour(bad)
+        assert len(str(error.value)) < 200  # a hostile value is not echoed whole
 
 
 def test_points_typed_in_a_form_field():

@@ -127,7 +127,7 @@ def _write_film(path: str, base: np.ndarray, shift: int) -> None:
 
 
 def _film_ok(path: str) -> bool:
-    from colorizer.inference.video_io import probe_video
+    from colorizer.films.video_io import probe_video
 
     info = probe_video(path)
     return ((info.height, info.width) == FILM_SIZE and info.frames == FILM_FRAMES

@@ -552,7 +552,7 @@ def bench_colorize(quick: bool) -> dict:
     depend on what else the machine runs."""
     import reference_clipping
 
-    from colorizer.inference.full_resolution import colorize
+    from colorizer import colorize
 
     untrained = build_untrained()
     results = {}
@@ -624,7 +624,7 @@ def memory_child(job: str) -> None:
         for _ in range(2):
             model.train_on_batch(x, y)
     else:
-        from colorizer.inference.full_resolution import colorize
+        from colorizer import colorize
 
         colorize(model, test_photo(12))
     print(json.dumps({"peak_mb": peak_rss_mb(), "model_built_mb": before}))

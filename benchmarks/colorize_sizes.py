@@ -36,10 +36,10 @@ def measure(megapixels: float, repeats: int, render_size: int) -> dict:
     Times are the best of ``repeats`` runs: on a shared machine the best run is the one least
     disturbed by other work, as ``timeit`` reasons.
     """
-    from colorizer.inference.batch import colorize_inputs
+    from colorizer.batches.batch import colorize_inputs
     from colorizer.inference.full_resolution import (
         image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
-    from colorizer.inference.inputs import Source, read_source
+    from colorizer.batches.inputs import Source, read_source
     from colorizer.inference.outputs import colorized_tag, write_image
     from colorizer.model.network import build_colorizer
 

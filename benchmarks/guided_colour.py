@@ -161,8 +161,8 @@ def accuracy(model, rng, photos: list[str]) -> dict:
     from colorizer.data.images import read_rgb
     from colorizer.inference.full_resolution import (
         encode_lab, image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
-    from colorizer.inference.guided import guided_ab
-    from colorizer.inference.hints import Hints, hint_pixels
+    from colorizer.guided.guided import guided_ab
+    from colorizer.guided.hints import Hints, hint_pixels
 
     rows_out: dict[str, list] = {}
 
@@ -208,8 +208,8 @@ def accuracy(model, rng, photos: list[str]) -> dict:
 def timing(model, rng, repeats: int = 3) -> dict:
     from colorizer.data.images import read_rgb
     from colorizer.data.samples import sample_path
-    from colorizer.inference.full_resolution import colorize
-    from colorizer.inference.guided import colorize_guided
+    from colorizer import colorize
+    from colorizer.guided.guided import colorize_guided
 
     photo = read_rgb(sample_path("skimage:chelsea.png"))
     results = {}
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from colorizer.data.samples import sample_path
-    from colorizer.inference.guided import PRIOR_STRENGTH
+    from colorizer.guided.guided import PRIOR_STRENGTH
     from colorizer.model.network import load_colorizer
 
     model_path = args.model

@@ -26,7 +26,7 @@ sys.path.insert(0, ROOT)
 PRELUDE = """
 import json, os, sys, time
 sys.path.insert(0, {root!r})
-from colorizer.inference.hints import Hints, hint_pixels, load_hints
+from colorizer.guided.hints import Hints, hint_pixels, load_hints
 def report(start, outcome):
     # VmHWM: this program's own peak (ru_maxrss keeps the parent's, from before the exec).
     peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) // 1024
@@ -35,7 +35,7 @@ def report(start, outcome):
 """
 FILM_PRELUDE = """
 import keras
-from colorizer.inference.batch import colorize_inputs
+from colorizer.batches.batch import colorize_inputs
 inputs = keras.Input((None, None, 1))
 model = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same")(inputs))
 """
@@ -94,8 +94,8 @@ def _hints_files(folder: str) -> dict[str, str]:
 def _films(folder: str) -> dict[str, str]:
     import numpy as np
 
-    from tests.inference import clips
-    from tests.inference.test_hostile_inputs import _mp3_avi, _size_changing_avi
+    from tests.films import clips
+    from tests.batches.test_hostile_inputs import _mp3_avi, _size_changing_avi
 
     frames = [np.full((48, 64, 3), 60 + 8 * i, np.uint8) for i in range(12)]
     films = {}

@@ -236,7 +236,7 @@ def sample_figure(model_path: str, out_png: str, render_size: int) -> list[str]:
     from colorizer.color import lightness_to_gray_rgb, rgb_to_l_ab
     from colorizer.data.images import read_rgb
     from colorizer.data.samples import sample_path
-    from colorizer.inference.full_resolution import colorize
+    from colorizer import colorize
     from colorizer.model.network import load_colorizer
     from colorizer.plots import plot_before_after
 

@@ -76,7 +76,7 @@ def scene(kind: str, frames: int, size: tuple[int, int], seed: int = 0):
 
 
 def _gray(frames):
-    from colorizer.inference.video import gray_frame
+    from colorizer.films.video import gray_frame
 
     return [gray_frame(frame) for frame in frames]
 
@@ -102,7 +102,7 @@ X264_DEFAULT_CHROMA = {"crf": "17", "preset": "medium"}
 
 def _encode_product(clip: str, frames, path: str, options=None) -> None:
     """``frames`` encoded as ``colorize_video`` encodes its output (the clip's timing)."""
-    from colorizer.inference.video_io import SegmentWriter, probe_video, read_frames
+    from colorizer.films.video_io import SegmentWriter, probe_video, read_frames
 
     info = probe_video(clip)
     with SegmentWriter(path, info, options=options) as writer:
@@ -111,7 +111,7 @@ def _encode_product(clip: str, frames, path: str, options=None) -> None:
 
 
 def _decode(path: str):
-    from colorizer.inference.video_io import read_frames
+    from colorizer.films.video_io import read_frames
 
     return [frame.rgb for frame in read_frames(path)]
 
@@ -166,7 +166,7 @@ class TimedModel:
 
 
 def quality(model, folder: str, frames: int, size) -> dict:
-    from colorizer.inference.video import colorize_video
+    from colorizer.films.video import colorize_video
 
     rows = {}
     for kind in ("pan", "zoom", "cut"):
@@ -201,7 +201,7 @@ def quality(model, folder: str, frames: int, size) -> dict:
 
 
 def speed(model, folder: str, frames: int) -> dict:
-    from colorizer.inference.video import colorize_video
+    from colorizer.films.video import colorize_video
 
     rows = {}
     for name, size in (("480p", (480, 854)), ("1080p", (1080, 1920))):
@@ -224,7 +224,7 @@ _MEMORY_CHILD = """
 import resource, sys
 sys.path.insert(0, {root!r})
 from colorizer.model.network import load_colorizer
-from colorizer.inference.video import colorize_video
+from colorizer.films.video import colorize_video
 model = load_colorizer({model!r})
 colorize_video(model, {clip!r}, {out!r}, progress=False)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -10,7 +10,13 @@ command line down to the base modules:
 * ``colorizer.training``: resumable training, augmentation inside the training step,
   callbacks, crash-safe backups, strategies;
 * ``colorizer.evaluation``: per-image metrics beside gray and ground truth, reports, figures;
-* ``colorizer.inference``: any photo at full resolution, folders and URLs in, files out;
+* ``colorizer.inference``: photos: one photo at full resolution, its L kept, written;
+* ``colorizer.guided``: guided colour: hints and a reference photo steer a photo's colour,
+  and ``colorize``, the one front door for a photo;
+* ``colorizer.films``: films: frames through the photo path, colour steadied along the
+  motion, hints that follow it, sound kept;
+* ``colorizer.batches``: files, folders and links in (photos, guided photos, films), files and
+  a manifest out;
 * ``colorizer.app``: the web app (``colorizer app``; Gradio, from the ``app`` extra);
 * ``colorizer.cli``: the ``colorizer`` command and the offline demo;
 * base modules every stage may use: ``backend`` (TensorFlow or JAX, chosen before Keras
@@ -35,8 +41,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "load_colorizer": "colorizer.model.network",
     "make_dataset": "colorizer.data.pipeline",
     "train": "colorizer.training.train",
-    "colorize": "colorizer.inference.full_resolution",
-    "colorize_inputs": "colorizer.inference.batch",
+    "colorize": "colorizer.guided.guided",
+    "colorize_inputs": "colorizer.batches.batch",
     "read_rgb": "colorizer.data.images",
     "rgb_to_lab": "colorizer.color",
     "lab_to_rgb": "colorizer.color",

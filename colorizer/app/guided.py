@@ -2,7 +2,7 @@
 see a preview after each edit, download the full-size result, save and load the hints.
 
 The preview and the download come from the same call,
-:func:`colorizer.inference.guided.colorize_guided`: the preview on the photo shrunk to
+:func:`colorizer.guided.guided.colorize_guided`: the preview on the photo shrunk to
 :data:`PREVIEW_SIDE` (the points scaled with it), the download on the full-size photo.
 
 Example:
@@ -24,8 +24,8 @@ from colorizer.app.jobs import check_pixels, local_path
 from colorizer.data.image_header import MAX_PIXELS
 from colorizer.data.images import read_rgb
 from colorizer.fileio import write_bytes, write_text
-from colorizer.inference.guided import colorize_guided
-from colorizer.inference.hints import (HintError, Hints, Point, hints_from_dict, hints_to_dict,
+from colorizer.guided.guided import colorize_guided
+from colorizer.guided.hints import (HintError, Hints, Point, hints_from_dict, hints_to_dict,
                                        parse_colour, read_hints_json, read_scribbles)
 from colorizer.inference.outputs import colorized_tag, write_image
 

@@ -27,11 +27,11 @@ from colorizer.data.fetch import PUBLIC_ONLY, REFUSED_MESSAGE, FetchError, Fetch
 from colorizer.data.image_header import MAX_PIXELS, HeaderError, image_dimensions
 from colorizer.data.images import read_rgb
 from colorizer.fileio import path_inside, write_bytes, write_zip
-from colorizer.inference.batch import colorize_inputs
+from colorizer.batches.batch import colorize_inputs
 from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE
-from colorizer.inference.inputs import MAX_DOWNLOAD_BYTES, is_url, url_output_name
+from colorizer.batches.inputs import MAX_DOWNLOAD_BYTES, is_url, url_output_name
 from colorizer.inference.outputs import write_image
-from colorizer.inference.video_io import VideoReadError, is_video_path, probe_video, read_frames
+from colorizer.films.video_io import VideoReadError, is_video_path, probe_video, read_frames
 
 LINK_DEADLINE_S = 30.0
 """Seconds a pasted link may take to download in all: the app runs one request at a time, so

@@ -24,7 +24,7 @@ from colorizer.app.jobs import (
 from colorizer.app.sweeper import KEEP_SECONDS, REQUESTS_FOLDER, Sweeper
 from colorizer.data.fetch import PUBLIC_ONLY, FetchPolicy
 from colorizer.data.images import IMAGE_EXTENSIONS
-from colorizer.inference.video_io import VIDEO_EXTENSIONS
+from colorizer.films.video_io import VIDEO_EXTENSIONS
 from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE
 from colorizer.model.network import DECODE_LAYER, head_of, set_temperature
 

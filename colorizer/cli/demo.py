@@ -169,7 +169,8 @@ def colorize_holdout(model, out: str) -> list[dict]:
     from tqdm.auto import tqdm
 
     from colorizer.color import lightness_to_gray_rgb
-    from colorizer.inference.full_resolution import colorize, image_lightness
+    from colorizer.guided.guided import colorize
+    from colorizer.inference.full_resolution import image_lightness
 
     folder = os.path.join(out, "colorized")
     os.makedirs(folder, exist_ok=True)

@@ -13,7 +13,7 @@ little more memory than its L, its upscaled ab and its output.
 
 Example:
     >>> model = load_colorizer("runs/demo/model.keras")
-    >>> rgb = colorize(model, read_rgb("grandma.jpg"))   # uint8, same size as the input
+    >>> rgb = colorize_photo(model, read_rgb("grandma.jpg"))   # uint8, the input's size
 """
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def row_strips(height: int, width: int) -> list[slice]:
     return [slice(top, min(height, top + rows)) for top in range(0, height, rows)]
 
 
-def _each_strip(function: Callable[[slice], None], height: int, width: int) -> None:
+def each_strip(function: Callable[[slice], None], height: int, width: int) -> None:
     """Calls ``function(rows)`` for every strip, in parallel threads for big photos."""
     strips = row_strips(height, width)
     workers = min(len(strips), os.cpu_count() or 1)
@@ -168,7 +168,7 @@ def image_lightness(image: np.ndarray) -> np.ndarray:
     def strip(rows: slice) -> None:
         lightness[rows, :, 0] = _lightness_rows(image[rows])
 
-    _each_strip(strip, height, width)
+    each_strip(strip, height, width)
     return lightness
 
 
@@ -226,7 +226,7 @@ def encode_lab(lightness: np.ndarray, ab: np.ndarray, *, dtype: type = np.uint8)
     def strip(rows: slice) -> None:
         rgb[rows] = encode(lab_to_linear_in_gamut(lightness[rows, :, 0], ab[rows]))
 
-    _each_strip(strip, height, width)
+    each_strip(strip, height, width)
     return rgb
 
 
@@ -242,9 +242,10 @@ def _encode_uint16(linear: np.ndarray) -> np.ndarray:
     return (np.clip(srgb, 0.0, 1.0) * np.float32(65535.0) + np.float32(0.5)).astype(np.uint16)
 
 
-def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE,
-             hints=None, reference=None) -> np.ndarray:
-    """Colorizes one photo at its full resolution.
+def colorize_photo(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE
+                   ) -> np.ndarray:
+    """Colorizes one photo at its full resolution, from the model alone (the front door
+    :func:`colorizer.colorize` takes this path when it has no hints and no reference).
 
     Args:
         model: A colorizer (``build_colorizer`` or ``load_colorizer``).
@@ -252,19 +253,10 @@ def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE
             float in [0, 1]. A colour photo is made gray first.
         render_size: The model's working size (a multiple of 32): larger sees finer detail,
             smaller gives broader, steadier colour.
-        hints: Colour points and/or scribbles that steer the colour (see
-            :func:`colorizer.inference.guided.colorize_guided`).
-        reference: A colour photo of a similar scene whose colours steer the result.
 
     Returns:
         uint8 RGB ``(H, W, 3)`` whose CIE L equals the input's (up to 8-bit rounding).
     """
-    if hints is not None or reference is not None:
-        from colorizer.inference.guided import colorize_guided  # it builds on this module
-
-        return colorize_guided(model, image, hints=hints, reference=reference,
-                               render_size=render_size)
     lightness = image_lightness(image)
     ab_small = predict_ab_batch(model, model_input(lightness, render_size)[None])[0]
     return merge_lightness_ab(lightness, ab_small)
-

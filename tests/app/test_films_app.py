@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from colorizer.inference.video_io import probe_video
-from tests.inference import clips
+from colorizer.films.video_io import probe_video
+from tests.films import clips
 
 FILM_SIZE = (120, 160)  # height, width
 FILM_FRAMES = 24  # one second at 24 frames a second

@@ -4,7 +4,7 @@ import numpy as np
 
 from colorizer.app.guided import preview, rgba_png, scribbles_from_editor
 from colorizer.inference.full_resolution import encode_lab, image_lightness
-from colorizer.inference.hints import Hints, Point, hint_pixels
+from colorizer.guided.hints import Hints, Point, hint_pixels
 
 
 def test_editor_strokes_become_scribbles_of_the_photo_size():
@@ -47,7 +47,7 @@ def test_saved_hints_load_back_with_their_scribbles(tmp_path):
     import pytest
 
     from colorizer.app.guided import hints_from_uploads
-    from colorizer.inference.hints import HintError
+    from colorizer.guided.hints import HintError
 
     strokes = np.zeros((40, 60, 4), np.uint8)
     strokes[5:9, 10:30] = (200, 40, 30, 255)

@@ -82,8 +82,8 @@ def test_links_split_on_lines_spaces_and_commas():
 
 
 def test_a_film_is_colorized_with_stills_for_the_slider(model, tmp_path):
-    from colorizer.inference.video_io import probe_video
-    from tests.inference import clips
+    from colorizer.films.video_io import probe_video
+    from tests.films import clips
 
     frames, _ = clips.pan(data.astronaut(), 6, (64, 96))
     clips.write_clip(str(tmp_path / "film.mov"), frames, tone_seconds=0.25)

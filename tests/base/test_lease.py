@@ -111,7 +111,7 @@ def test_the_lease_is_released_when_the_work_fails(tmp_path):
 
 
 def test_two_colorize_runs_do_not_share_an_output_folder(tmp_path):
-    from colorizer.inference.batch import colorize_inputs
+    from colorizer.batches.batch import colorize_inputs
 
     out = tmp_path / "out"
     holder = hold_in_other_process(out, "colorize")

@@ -14,7 +14,7 @@ from colorizer.data.addresses import internal_reason
 from colorizer.data.fetch import (
     OWNER, PUBLIC_ONLY, FetchError, fetch_bytes, safe_file_name)
 from colorizer.fileio import path_inside
-from colorizer.inference.inputs import url_output_name
+from colorizer.batches.inputs import url_output_name
 from tests.loopback import LoopbackServer, loopback  # noqa: F401  (fixture)
 
 BODY = bytes(range(256)) * 40

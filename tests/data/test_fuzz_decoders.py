@@ -21,7 +21,7 @@ from colorizer.data.fetch import FetchError, check_url, safe_file_name  # noqa: 
 from colorizer.fileio import path_inside  # noqa: E402
 from colorizer.data.image_header import HeaderError, image_dimensions  # noqa: E402
 from colorizer.data.images import ImageReadError, decode_photo, decode_rgb  # noqa: E402
-from colorizer.inference.inputs import url_output_name  # noqa: E402
+from colorizer.batches.inputs import url_output_name  # noqa: E402
 from tests.data.test_image_header import _samples  # noqa: E402
 
 EXAMPLES = int(os.environ.get("COLORIZER_FUZZ_EXAMPLES", "40"))

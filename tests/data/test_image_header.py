@@ -158,7 +158,7 @@ def test_importing_colorizer_leaves_pillows_limit_alone():
     result = _child("""
 import json, PIL.Image
 before = PIL.Image.MAX_IMAGE_PIXELS
-import colorizer, colorizer.data.images, colorizer.inference.batch, colorizer.data.download
+import colorizer, colorizer.data.images, colorizer.batches.batch, colorizer.data.download
 print(json.dumps({"before": before, "after": PIL.Image.MAX_IMAGE_PIXELS}))
 """)
     assert result["after"] == result["before"]

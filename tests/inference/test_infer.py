@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from colorizer.color import l_ab_to_rgb, rgb_to_lab
+from colorizer import colorize
 from colorizer.inference.full_resolution import (
-    colorize, image_lightness, merge_lightness_ab, to_float_rgb, working_size)
+    image_lightness, merge_lightness_ab, to_float_rgb, working_size)
 from colorizer.model.network import build_colorizer
 
 pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)

@@ -9,8 +9,9 @@ import pytest
 from skimage import data
 from skimage.color import rgb2lab
 
+from colorizer import colorize
 from colorizer.inference.full_resolution import (
-    colorize, image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
+    image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
 from colorizer.model.network import build_colorizer
 
 ROUNDING_8_BIT = 0.3

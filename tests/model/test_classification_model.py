@@ -8,7 +8,7 @@ from colorizer.data.ab_distribution import AB_DISTRIBUTION_FILE, load_ab_distrib
 from colorizer.data.config import AugmentConfig
 from colorizer.data.pipeline import make_dataset
 from colorizer.gamut import load_gamut_bins
-from colorizer.inference.full_resolution import colorize
+from colorizer import colorize
 from colorizer.model.config import ModelConfig
 from colorizer.model.network import (
     CLASSIFICATION_STRIDE, LOGITS_LAYER, build_colorizer, head_of, load_colorizer, logits_model,

@@ -68,7 +68,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from colorizer.errors import ColorizerError
-    from colorizer.inference.batch import colorize_inputs
+    from colorizer.batches.batch import colorize_inputs
     from colorizer.inference.full_resolution import working_size
     from colorizer.model.network import load_colorizer, set_temperature
 
@@ -77,7 +77,7 @@ def run(args) -> int:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     guide = None
     if args.hints is not None or args.reference is not None:
-        from colorizer.inference.guidance import BatchGuidance
+        from colorizer.batches.guidance import BatchGuidance
 
         guide = BatchGuidance.from_paths(args.hints, args.reference)  # fails before the model
     if not args.max_megapixels > 0:

@@ -3,8 +3,8 @@
 A hint says "this is red" about a thing, not about a pixel: as the thing moves, its hint must
 move with it. Each hinted pixel (a point, or a pixel of a scribble) is followed from frame to
 frame along the optical flow the temporal smoother already computes
-(:class:`colorizer.inference.temporal.Motion`), and each frame is then guided by the hints
-where they have arrived (:func:`colorizer.inference.guided.guided_ab_at`).
+(:class:`colorizer.films.temporal.Motion`), and each frame is then guided by the hints
+where they have arrived (:func:`colorizer.guided.guided.guided_ab_at`).
 
 A hint is dropped where the flow loses it: when it leaves the frame, when the lightness found
 where it arrived differs from where it was (it was covered or uncovered), and at a scene cut,
@@ -20,8 +20,8 @@ import dataclasses
 
 import numpy as np
 
-from colorizer.inference.hints import Hints, hint_pixels
-from colorizer.inference.temporal import Motion
+from colorizer.guided.hints import Hints, hint_pixels
+from colorizer.films.temporal import Motion
 
 MAX_TRACKED = 4096
 """At most this many hinted pixels are followed (a long scribble is thinned evenly)."""

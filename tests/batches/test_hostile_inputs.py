@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.inference.batch import colorize_inputs
-from colorizer.inference.guidance import BatchGuidance
-from colorizer.inference.hints import (
+from colorizer.batches.batch import colorize_inputs
+from colorizer.batches.guidance import BatchGuidance
+from colorizer.guided.hints import (
     MAX_HINTS_BYTES, HintError, Hints, hint_pixels, load_hints)
-from colorizer.inference.video import colorize_video, truncated
-from colorizer.inference.video_io import VideoReadError, probe_video
+from colorizer.films.video import colorize_video, truncated
+from colorizer.films.video_io import VideoReadError, probe_video
 from tests.bombs import zero_png
-from tests.inference import clips
+from tests.films import clips
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIZE = (48, 64)
@@ -112,7 +112,7 @@ def test_an_endless_hints_file_is_refused_at_the_cap_while_reading(tmp_path):
 
 PEAK = """
 import sys
-from colorizer.inference.hints import HintError, Hints, hint_pixels
+from colorizer.guided.hints import HintError, Hints, hint_pixels
 try:
     hint_pixels(Hints(scribbles=sys.argv[1]), 120, 160)
 except HintError as error:
@@ -157,7 +157,7 @@ def test_scribbles_whose_exif_turns_them_upright_to_the_photos_size_still_fit(tm
 
 
 def test_a_hints_file_shared_by_many_photos_is_parsed_once(tmp_path):
-    from colorizer.inference.inputs import Source
+    from colorizer.batches.inputs import Source
 
     path = tmp_path / "h.json"
     path.write_text('{"points": [{"x": 1, "y": 1, "color": "#aa3322"}]}')

@@ -34,7 +34,7 @@ WebM, and AVI handles it badly)."""
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "flac", "opus"})
 """Audio codecs an MP4 file can hold, by FFmpeg's codec name (``mp3``, whose decoder is
 ``mp3float``): these are copied packet for packet (each tested from every container FFmpeg
-writes it in: tests/inference/test_video_sound.py)."""
+writes it in: tests/films/test_video_sound.py)."""
 ENCODER_OPTIONS = {"crf": "17", "preset": "medium", "x264-params": "chroma-qp-offset=-12"}
 """libx264 at CRF 17 (visually lossless for most footage) with the medium preset, and its
 chroma quantised 12 steps finer than its luma: the colour is all this encoder adds to a

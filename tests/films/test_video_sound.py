@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from colorizer.inference.batch import colorize_inputs
-from colorizer.inference.video import colorize_video
-from tests.inference import clips
+from colorizer.batches.batch import colorize_inputs
+from colorizer.films.video import colorize_video
+from tests.films import clips
 
 SIZE = (48, 64)
 FRAMES = 6
@@ -115,6 +115,6 @@ def test_a_folder_with_a_camera_pcm_mov_and_a_plain_film_gives_both(tmp_path, mo
 
 
 def test_the_table_tries_every_codec_mp4_copies():
-    from colorizer.inference.video_io import MP4_AUDIO_CODECS
+    from colorizer.films.video_io import MP4_AUDIO_CODECS
 
     assert COPIED == set(MP4_AUDIO_CODECS)  # docs/video.md's table stays the whole story

@@ -1,7 +1,7 @@
 """How far to trust the model's colour, chosen from the hints themselves.
 
 Guided colour is ``model_weight * model ab + offset + correction``, where the correction is
-propagated from the hints (:mod:`colorizer.inference.propagation`) and fades back to zero
+propagated from the hints (:mod:`colorizer.guided.propagation`) and fades back to zero
 with ``strength``. A model that knows the photo's colours deserves weight 1 and a short reach
 for each hint; a model that knows little (or a photo unlike its training photos) deserves less
 weight, and hints that reach further. No single setting suits every model, photo and number of
@@ -27,7 +27,7 @@ import dataclasses
 
 import numpy as np
 
-from colorizer.inference.propagation import HINT_CONFIDENCE, Propagation, neighbour_weights
+from colorizer.guided.propagation import HINT_CONFIDENCE, Propagation, neighbour_weights
 
 CANDIDATE_STRENGTHS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 """Reaches compared: from a hint colouring its whole region (1e-4) to little more than its
@@ -50,7 +50,7 @@ over the held-out points): a handful of points cannot swing them far."""
 class Prior:
     """How guided colour uses the model: ``model_weight * ab + offset``, corrected by hints
     whose correction fades with ``strength`` (see
-    :data:`colorizer.inference.guided.PRIOR_STRENGTH`). ``chosen`` says whether the hints chose
+    :data:`colorizer.guided.guided.PRIOR_STRENGTH`). ``chosen`` says whether the hints chose
     it (else it is a default or the caller's)."""
 
     strength: float

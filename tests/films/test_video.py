@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from colorizer.color import rgb_to_lab
-from colorizer.inference.batch import colorize_inputs
+from colorizer.batches.batch import colorize_inputs
 from colorizer.inference.full_resolution import image_lightness
-from colorizer.inference.temporal import TemporalSmoother
-from colorizer.inference.video import colorize_frames, colorize_video, parts_folder
-from colorizer.inference.video_io import Frame, VideoReadError, probe_video, read_frames
+from colorizer.films.temporal import TemporalSmoother
+from colorizer.films.video import colorize_frames, colorize_video, parts_folder
+from colorizer.films.video_io import Frame, VideoReadError, probe_video, read_frames
 from colorizer.model.network import build_colorizer
-from tests.inference import clips
+from tests.films import clips
 
 # The model's part of a film runs on either Keras backend (the tests marked `backends`); the
 # rest (containers, codecs, segments, resume) is the same NumPy and PyAV code on both.
@@ -123,8 +123,8 @@ def test_a_scene_cut_starts_the_colour_again(grainy_model, photos, photo):
 _CHILD = """
 import sys
 sys.path.insert(0, {root!r})
-from tests.inference import clips
-from colorizer.inference.video import colorize_video
+from tests.films import clips
+from colorizer.films.video import colorize_video
 colorize_video(clips.high_pass_model(), {clip!r}, {target!r}, render_size=64, batch_size=4,
                segment_seconds=0.5, progress=False)
 """
@@ -151,7 +151,7 @@ def test_a_run_killed_midway_resumes_and_gives_the_same_file(tmp_path, photo):
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert not os.path.exists(killed)  # never half-written
-    from colorizer.inference.video_io import probe_video as probe
+    from colorizer.films.video_io import probe_video as probe
 
     result = colorize_video(clips.high_pass_model(), clip, killed, render_size=64, batch_size=4,
                             segment_seconds=0.5, progress=False)
@@ -278,7 +278,7 @@ def test_the_encoder_keeps_the_colour_of_a_still_grainy_scene_steady(tmp_path, p
     whose compression noise alone makes a still scene's colour flicker."""
     import cv2
 
-    from colorizer.inference.video_io import SegmentWriter
+    from colorizer.films.video_io import SegmentWriter
 
     rng = np.random.default_rng(0)
     still = photo[:96, :128].astype(np.float32)

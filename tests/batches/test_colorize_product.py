@@ -17,9 +17,10 @@ from colorizer.cli import main
 from colorizer.color import rgb_to_lab
 from colorizer.data.images import ImageReadError, apply_orientation, decode_photo
 from colorizer.fileio import save_model
-from colorizer.inference.batch import MANIFEST_NAME, colorize_inputs
-from colorizer.inference.full_resolution import colorize, image_lightness
-from colorizer.inference.inputs import collect_sources, fetch_url, url_output_name
+from colorizer.batches.batch import MANIFEST_NAME, colorize_inputs
+from colorizer import colorize
+from colorizer.inference.full_resolution import image_lightness
+from colorizer.batches.inputs import collect_sources, fetch_url, url_output_name
 from colorizer.model.network import build_colorizer
 
 RENDER = 32  # the smallest working size keeps every model call cheap

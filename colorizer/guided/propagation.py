@@ -25,7 +25,7 @@ import numpy as np
 DEFAULT_PRIOR_WEIGHT = 1e-5
 """Pull of the correction towards 0 at each cell, against the unit weight of its neighbours'
 mean. Its sum over the grid sets how much of a hint reaches the rest of its region: see
-:data:`colorizer.inference.guided.PRIOR_STRENGTH`."""
+:data:`colorizer.guided.guided.PRIOR_STRENGTH`."""
 VARIANCE_SHARE = 0.6
 MIN_VARIANCE = 0.02
 MAX_VARIANCE = 20.0

@@ -18,8 +18,8 @@ import posixpath
 import numpy as np
 
 from colorizer.errors import ColorizerError
-from colorizer.inference.hints import HintError, Hints, load_hints
-from colorizer.inference.inputs import Source
+from colorizer.guided.hints import HintError, Hints, load_hints
+from colorizer.batches.inputs import Source
 
 
 class ReferenceError(ColorizerError):

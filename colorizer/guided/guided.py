@@ -29,11 +29,11 @@ import cv2
 import numpy as np
 
 from colorizer.inference.full_resolution import (
-    DEFAULT_RENDER_SIZE, _each_strip as each_strip, colorize, encode_lab, image_lightness,
+    DEFAULT_RENDER_SIZE, each_strip, colorize_photo, encode_lab, image_lightness,
     model_input, predict_ab_batch, upscale_ab)
-from colorizer.inference.hints import Hints, hint_pixels
-from colorizer.inference.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
-from colorizer.inference.propagation import HINT_CONFIDENCE, propagate
+from colorizer.guided.hints import Hints, hint_pixels
+from colorizer.guided.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
+from colorizer.guided.propagation import HINT_CONFIDENCE, propagate
 
 SOLVE_SIZE = 192
 """The propagation's grid has about SOLVE_SIZE^2 cells (the photo's aspect)."""
@@ -46,7 +46,7 @@ lies in, and a region an edge cuts off from every hint keeps the model's colour;
 keep colour nearer the hints (0.1: a few tenths of the photo; 1: little more than the hint's
 neighbourhood). Used when the hints cannot choose the prior themselves (one or two points,
 scribbles only, a reference only, films) or a caller fixes it; with three or more points it
-is chosen per photo (:mod:`colorizer.inference.prior_choice`). Of the fixed values, 0.1
+is chosen per photo (:mod:`colorizer.guided.prior_choice`). Of the fixed values, 0.1
 measured best for one and two points and for scribbles on held-out cat and dog photos
 (benchmarks/guided_colour.json).
 """
@@ -131,7 +131,7 @@ def guided_prior(lightness: np.ndarray, ab: np.ndarray, rows: np.ndarray, cols: 
                  hint_ab: np.ndarray, prior_strength: float | None = None) -> Prior:
     """How the model's colour is used under these hints: the caller's ``prior_strength``
     (model weight 1), or, when it is ``None``, the prior the hints choose
-    (:func:`colorizer.inference.prior_choice.choose_prior`; :data:`PRIOR_STRENGTH` when they
+    (:func:`colorizer.guided.prior_choice.choose_prior`; :data:`PRIOR_STRENGTH` when they
     cannot).
 
     Args:
@@ -200,7 +200,7 @@ def guided_ab_at(lightness: np.ndarray, ab_small: np.ndarray, rows: np.ndarray,
     targets = np.zeros((grid_h, grid_w, 2), np.float32)
     confidence = np.zeros((grid_h, grid_w), np.float32)
     if reference is not None:
-        from colorizer.inference.reference import transfer_ab
+        from colorizer.guided.reference import transfer_ab
 
         model_small = cv2.resize(np.asarray(ab_small, np.float32), (grid_w, grid_h),
                                  interpolation=cv2.INTER_AREA).reshape(grid_h, grid_w, 2)
@@ -236,7 +236,7 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
 
     Args:
         model: A colorizer (``build_colorizer`` or ``load_colorizer``).
-        image: The photo, as :func:`colorizer.inference.colorize` takes it.
+        image: The photo, as :func:`colorize` takes it.
         hints: ``Hints``; a list of ``(x, y, colour)`` with ``colour`` ``"#rrggbb"`` or
             ``(r, g, b)``; the JSON dict form; or the path of a hints JSON file.
         reference: A colour photo of a similar scene: an array (any size) or a file path.
@@ -257,9 +257,40 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
     hints = Hints.from_value(hints)
     reference = _as_reference(reference)
     if not hints and reference is None:
-        return colorize(model, image, render_size=render_size)
+        return colorize_photo(model, image, render_size=render_size)
     lightness = image_lightness(image)
     ab_small = predict_ab_batch(model, model_input(lightness, render_size)[None])[0]
     ab = guided_ab(lightness, ab_small, hints, reference, solve_size=solve_size,
                    prior_strength=prior_strength)
     return encode_lab(lightness, ab)
+
+
+def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE,
+             hints=None, reference=None) -> np.ndarray:
+    """Colorizes one photo at its full resolution: the one front door, guided or not.
+
+    Without hints and a reference this is the photo stage's plain path
+    (:func:`colorizer.inference.full_resolution.colorize_photo`), byte for byte; with either,
+    :func:`colorize_guided`. It lives here, above the photo stage, so that the photo stage
+    never imports guided colour.
+
+    Args:
+        model: A colorizer (``build_colorizer`` or ``load_colorizer``).
+        image: ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``, uint8, uint16 or
+            float in [0, 1]. A colour photo is made gray first.
+        render_size: The model's working size (a multiple of 32): larger sees finer detail,
+            smaller gives broader, steadier colour.
+        hints: Colour points and/or scribbles that steer the colour (see
+            :func:`colorize_guided`).
+        reference: A colour photo of a similar scene whose colours steer the result.
+
+    Returns:
+        uint8 RGB ``(H, W, 3)`` whose CIE L equals the input's (up to 8-bit rounding).
+
+    Example:
+        >>> rgb = colorize(model, read_rgb("grandma.jpg"))   # uint8, the input's size
+    """
+    if hints is None and reference is None:
+        return colorize_photo(model, image, render_size=render_size)
+    return colorize_guided(model, image, hints=hints, reference=reference,
+                           render_size=render_size)

@@ -1,4 +1,4 @@
-"""Colour hints and reference photos steer the model's colour (colorizer.inference.guided)."""
+"""Colour hints and reference photos steer the model's colour (colorizer.guided.guided)."""
 import json
 
 import numpy as np
@@ -6,9 +6,10 @@ import pytest
 from PIL import Image
 
 from colorizer.color import rgb_to_lab
-from colorizer.inference.full_resolution import colorize, encode_lab, image_lightness
-from colorizer.inference.guided import colorize_guided
-from colorizer.inference.hints import HintError, Hints, hint_pixels, load_hints, parse_colour
+from colorizer import colorize
+from colorizer.inference.full_resolution import encode_lab, image_lightness
+from colorizer.guided.guided import colorize_guided
+from colorizer.guided.hints import HintError, Hints, hint_pixels, load_hints, parse_colour
 from colorizer.model.network import build_colorizer
 
 pytestmark = pytest.mark.backends  # runs again on JAX in CI (see tests/backends.py)
@@ -66,6 +67,10 @@ def test_without_hints_or_reference_the_output_is_colorize_byte_for_byte(model):
         np.testing.assert_array_equal(colorize_guided(model, photo, hints=hints, render_size=64),
                                       today)
     np.testing.assert_array_equal(colorize(model, photo, render_size=64, hints=None), today)
+    # The front door without guidance is the photo stage's plain path, nothing more.
+    from colorizer.inference.full_resolution import colorize_photo
+
+    np.testing.assert_array_equal(colorize_photo(model, photo, render_size=64), today)
 
 
 def test_colorize_takes_hints_directly(model):
@@ -172,7 +177,7 @@ def test_colour_strings():
 
 
 def test_points_typed_in_a_form_field():
-    from colorizer.inference.hints import Point, parse_points_text
+    from colorizer.guided.hints import Point, parse_points_text
 
     assert parse_points_text("120,45,#aa3322; 3, 4, #000000\n") == [
         Point(120, 45, (0xaa, 0x33, 0x22)), Point(3, 4, (0, 0, 0))]
@@ -184,7 +189,7 @@ def test_points_typed_in_a_form_field():
 
 
 def test_a_hints_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    from colorizer.inference import hints
+    from colorizer.guided import hints
 
     path = tmp_path / "huge.json"
     path.write_text(json.dumps({"points": [{"x": 0, "y": 0, "color": "#aa3322"}] * 50}))

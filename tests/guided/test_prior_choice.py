@@ -1,9 +1,9 @@
 """The prior chosen from the hints: exact leave-one-out, and what the choice does to a photo."""
 import numpy as np
 
-from colorizer.inference.guided import PRIOR_STRENGTH, guided_ab_at, guided_prior
-from colorizer.inference.prior_choice import Prior, choose_prior, isolated_cells
-from colorizer.inference.propagation import Propagation, neighbour_weights
+from colorizer.guided.guided import PRIOR_STRENGTH, guided_ab_at, guided_prior
+from colorizer.guided.prior_choice import Prior, choose_prior, isolated_cells
+from colorizer.guided.propagation import Propagation, neighbour_weights
 
 
 def test_held_out_values_equal_a_solve_without_that_target():

@@ -27,7 +27,7 @@ def pan(photo: np.ndarray, frames: int, size: tuple[int, int], step: int = 2,
 
 def gray(frames):
     """The frames as gray RGB (what an old film looks like)."""
-    from colorizer.inference.video import gray_frame
+    from colorizer.films.video import gray_frame
 
     return [gray_frame(frame) for frame in frames]
 

@@ -24,7 +24,7 @@ from colorizer.data.fetch import (
 from colorizer.data.image_header import MAX_PIXELS
 from colorizer.data.images import (
     IMAGE_EXTENSIONS, ImageReadError, decode_photo, is_image_name, list_files, read_bytes)
-from colorizer.inference.video_io import is_video_path, video_output_name
+from colorizer.films.video_io import is_video_path, video_output_name
 
 URL_SCHEMES = ALLOWED_SCHEMES
 DOWNLOAD_TIMEOUT_S = 60.0
@@ -62,7 +62,7 @@ def is_url(text: str) -> bool:
 def output_name(name: str) -> str:
     """The output file name for an input file name: JPEG and PNG keep theirs, others get
     ``.png`` added (``scan.tif`` -> ``scan.tif.png``), so ``x.tif`` and ``x.bmp`` stay apart.
-    Films become MP4 (see :func:`colorizer.inference.video_io.video_output_name`)."""
+    Films become MP4 (see :func:`colorizer.films.video_io.video_output_name`)."""
     if is_video_path(name):
         return video_output_name(name)
     return name if name.lower().endswith(KEPT_EXTENSIONS) else name + ".png"

@@ -13,7 +13,7 @@ lightness and local texture:
 4. The match's distance gives a confidence in (0, 1]: a pixel with no good match gets little
    weight, so the model's own colour and the edge-aware smoothing decide there.
 
-:mod:`colorizer.inference.guided` uses the result as soft targets, far weaker than a hint, so
+:mod:`colorizer.guided.guided` uses the result as soft targets, far weaker than a hint, so
 the transferred colour is smoothed along edges rather than pasted pixel by pixel.
 
 Example:

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from colorizer.color import rgb_to_lab
-from colorizer.inference.batch import colorize_inputs
-from colorizer.inference.film_hints import HintTracker
-from colorizer.inference.hints import Hints, HintError, Point
-from colorizer.inference.temporal import TemporalSmoother
-from colorizer.inference.video import colorize_frames, colorize_video
-from colorizer.inference.video_io import probe_video, read_frames
+from colorizer.batches.batch import colorize_inputs
+from colorizer.films.film_hints import HintTracker
+from colorizer.guided.hints import Hints, HintError, Point
+from colorizer.films.temporal import TemporalSmoother
+from colorizer.films.video import colorize_frames, colorize_video
+from colorizer.films.video_io import probe_video, read_frames
 from colorizer.model.network import build_colorizer
-from tests.inference import clips
+from tests.films import clips
 
 pytestmark = pytest.mark.backends  # the model runs on either Keras backend
 
@@ -138,7 +138,7 @@ def test_command_line_film_hints_resume_and_bad_hints(tmp_path, scenes, model, c
 def test_a_resumed_film_is_started_again_under_other_guidance():
     """Finished segments are kept only under the same settings: the hinted pixels, their
     frame and the reference are part of them."""
-    from colorizer.inference.video import _guidance_fingerprint
+    from colorizer.films.video import _guidance_fingerprint
 
     one = Hints((Point(50, 30, BLUE),))
     same = _guidance_fingerprint(Hints((Point(50, 30, BLUE),)), None, *SIZE)
@@ -152,6 +152,6 @@ def test_a_resumed_film_is_started_again_under_other_guidance():
 
 
 def _guide(folder):
-    from colorizer.inference.guidance import BatchGuidance
+    from colorizer.batches.guidance import BatchGuidance
 
     return BatchGuidance.from_paths(str(folder), None)

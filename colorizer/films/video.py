@@ -35,11 +35,11 @@ from colorizer.fileio import write_text
 from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, encode_lab, image_lightness, merge_lightness_ab, model_input,
     predict_ab_batch, working_size)
-from colorizer.inference.film_hints import HintTracker, TrackedHints
-from colorizer.inference.guided import PRIOR_STRENGTH, guided_ab_at
-from colorizer.inference.hints import HintError, Hints, hint_pixels
-from colorizer.inference.temporal import DEFAULT_STRENGTH, SmootherState, TemporalSmoother
-from colorizer.inference.video_io import (
+from colorizer.films.film_hints import HintTracker, TrackedHints
+from colorizer.guided.guided import PRIOR_STRENGTH, guided_ab_at
+from colorizer.guided.hints import HintError, Hints, hint_pixels
+from colorizer.films.temporal import DEFAULT_STRENGTH, SmootherState, TemporalSmoother
+from colorizer.films.video_io import (
     MAX_FRAME_PIXELS, Frame, SegmentWriter, VideoReadError, join_segments, probe_video,
     read_frames, remove_quietly)
 
@@ -240,7 +240,7 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
         hints: Colour hints (``Hints``, or any form ``Hints.from_value`` takes) drawn on the
             frame ``hints.frame`` (the first by default), in pixels of the upright frame: they
             follow the motion from there to the end of that shot
-            (:mod:`colorizer.inference.film_hints`). With ``temporal="none"`` the colour is
+            (:mod:`colorizer.films.film_hints`). With ``temporal="none"`` the colour is
             still each frame's own, but the hints still follow the motion.
         reference: A colour photo whose colours guide every frame.
         max_frames: A film with more frames is refused: from its header before any work,

@@ -113,7 +113,7 @@ class TemporalSmoother:
         self._flow = None
         self.motion: Motion | None = None
         """How the last frame moved from the one before: ``None`` at a film's first frame, a
-        cut, or in ``none`` mode (what a :class:`~colorizer.inference.film_hints.HintTracker`
+        cut, or in ``none`` mode (what a :class:`~colorizer.films.film_hints.HintTracker`
         follows)."""
 
     def _dis(self):

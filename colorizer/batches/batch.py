@@ -38,12 +38,12 @@ from colorizer.lease import FolderLease
 from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, encode_lab, image_lightness, merge_lightness_ab, model_input,
     predict_ab_batch, working_size)
-from colorizer.inference.guidance import BatchGuidance, Guidance
-from colorizer.inference.guided import guided_ab
-from colorizer.inference.hints import HintError
-from colorizer.inference.inputs import (
+from colorizer.batches.guidance import BatchGuidance, Guidance
+from colorizer.guided.guided import guided_ab
+from colorizer.guided.hints import HintError
+from colorizer.batches.inputs import (
     DOWNLOAD_TIMEOUT_S, Source, collect_sources, fetch_url, read_source)
-from colorizer.inference.video_io import VideoReadError, is_video_path
+from colorizer.films.video_io import VideoReadError, is_video_path
 from colorizer.inference.outputs import (
     colorized_tag, compare_image, compare_names, write_image)
 
@@ -114,7 +114,7 @@ def _skipped(source: Source, output: str, compare: str | None) -> Entry:
     """The entry of an input whose output an earlier run wrote."""
     frames = fps = None
     if is_video_path(output):
-        from colorizer.inference.video_io import probe_video
+        from colorizer.films.video_io import probe_video
 
         try:
             info = probe_video(output)
@@ -188,8 +188,8 @@ def _colorize_film(model, source: Source, target: str, *, render_size: int, temp
                    max_frames: int | None = None, max_pixels: int | None = None) -> Entry:
     """Colorizes one film (a file, or a URL downloaded beside the output first), with its
     hints following the motion and the reference guiding every frame, when given."""
-    from colorizer.inference.video import colorize_video
-    from colorizer.inference.video_io import MAX_FRAME_PIXELS
+    from colorizer.films.video import colorize_video
+    from colorizer.films.video_io import MAX_FRAME_PIXELS
 
     path, download = source.location, None
     if source.is_url:
@@ -247,12 +247,12 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
             (``None``: no cap); so do films whose frames have more (films are held to 8K
             whatever it says).
         guide: Colour hints and a reference photo per input
-            (:class:`colorizer.inference.guidance.BatchGuidance`); the manifest records
+            (:class:`colorizer.batches.guidance.BatchGuidance`); the manifest records
             which each output used. A bad hints file fails its photo alone; an unreadable
             reference is reported once on stderr and in every entry
             (``reference_error``), and the photos are colorized without it.
         temporal: For films: ``flow`` steadies colour along the motion, ``none`` colours
-            every frame on its own (see :mod:`colorizer.inference.video`).
+            every frame on its own (see :mod:`colorizer.films.video`).
         max_film_frames: Films with more frames fail (``None``: any length); a server that
             runs one request at a time bounds what one visitor can make it do.
 

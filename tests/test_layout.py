@@ -1,5 +1,7 @@
-"""The package's imports run one way, down the data flow: cli -> app -> evaluation | inference
--> training -> model -> data -> base. A backwards arrow fails here, with the line that draws it."""
+"""The package's imports run one way, down the data flow, and draw no circle:
+cli -> app -> batches -> films -> guided -> evaluation | inference -> training -> model -> data
+-> base. A backwards arrow, or any import circle between modules, fails here with the lines
+that draw it."""
 import ast
 import pathlib
 
@@ -7,10 +9,12 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "colorizer"
 
-STAGES = {"data": 1, "model": 2, "training": 3, "evaluation": 4, "inference": 4, "app": 5,
-          "cli": 6}
-"""Rank of each stage; base modules (at the top of the package) rank 0. The command line may
-start the web app (``colorizer app``); the app never calls the command line."""
+STAGES = {"data": 1, "model": 2, "training": 3, "evaluation": 4, "inference": 4, "guided": 5,
+          "films": 6, "batches": 7, "app": 8, "cli": 9}
+"""Rank of each stage; base modules (at the top of the package) rank 0. Photos (inference) are
+the base guided colour builds on; films use both; batches run whatever each input is (photo,
+guided photo, film), so they stand above all three. The command line may start the web app
+(``colorizer app``); the app never calls the command line."""
 
 
 def stage_of(module: str) -> str:
@@ -36,11 +40,9 @@ def colorizer_imports(path: pathlib.Path):
     tree = ast.parse(path.read_text(), str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "colorizer":  # from colorizer import X: X may be a module
-                for alias in node.names:
-                    yield node.lineno, f"colorizer.{alias.name}"
-            elif node.module.startswith("colorizer."):
-                yield node.lineno, node.module
+            if node.module == "colorizer" or node.module.startswith("colorizer."):
+                for alias in node.names:  # from colorizer.x import y: y may be a module
+                    yield node.lineno, f"{node.module}.{alias.name}"
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("colorizer."):
@@ -68,8 +70,103 @@ def package_files():
 
 
 def test_every_stage_is_a_subpackage():
-    for stage in ("data", "model", "training", "evaluation", "inference", "app", "cli"):
+    for stage in STAGES:
         assert (PACKAGE / stage / "__init__.py").is_file(), stage
+
+
+def import_graph(files, root: pathlib.Path = PACKAGE) -> dict[str, dict[str, int]]:
+    """``{importer: {imported module: line}}`` over ``files``, nested imports included; an
+    import of a name from a package (``from colorizer.films import x``) counts as an import
+    of the package's ``__init__``."""
+    modules = {module_name(path, root): path for path in files}
+    graph: dict[str, dict[str, int]] = {name: {} for name in modules}
+    for name, path in modules.items():
+        for line, imported in colorizer_imports(path):
+            while imported not in modules and "." in imported:
+                imported = imported.rsplit(".", 1)[0]  # a name inside a module
+            if imported in modules and imported != name:
+                graph[name].setdefault(imported, line)
+    return graph
+
+
+def import_circles(files, root: pathlib.Path = PACKAGE) -> list[list[str]]:
+    """Every import circle among ``files``: each as the modules along it, the first repeated
+    at the end (one circle per strongly connected group of modules)."""
+    graph = import_graph(files, root)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles = []
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                circles.append(_path_round(graph, set(group), min(group)))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return circles
+
+
+def _path_round(graph, group: set[str], start: str) -> list[str]:
+    """A circle through ``start`` inside ``group`` (breadth first, so the shortest)."""
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for target in sorted(graph[node]):
+            if target == start:
+                return paths[node] + [start]
+            if target in group and target not in paths:
+                paths[target] = paths[node] + [target]
+                queue.append(target)
+    return [start]
+
+
+def test_no_module_imports_itself_round_a_circle():
+    # The package's __init__ files only name where things are (lazily): they import nothing
+    # eagerly, so they stand outside any circle; the rest must have none at all.
+    circles = import_circles(package_files())
+    assert circles == [], "\n".join(" -> ".join(circle) for circle in circles)
+
+
+def test_the_circle_check_finds_a_circle_inside_one_stage(tmp_path):
+    root = tmp_path / "colorizer"
+    (root / "inference").mkdir(parents=True)
+    (root / "inference" / "a.py").write_text("from colorizer.inference.b import g\n")
+    (root / "inference" / "b.py").write_text("def g():\n    from colorizer.inference import a\n")
+    (root / "inference" / "c.py").write_text("from colorizer.inference.b import g\n")
+    files = sorted(root.rglob("*.py"))
+    assert import_circles(files, root) == [["colorizer.inference.a", "colorizer.inference.b",
+                                            "colorizer.inference.a"]]
+    (root / "inference" / "b.py").write_text("def g():\n    pass\n")
+    assert import_circles(sorted(root.rglob("*.py")), root) == []
+
+
+def test_no_module_imports_another_modules_private_names():
+    found = []
+    for path in package_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("colorizer"):
+                found += [f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {alias.name}"
+                          for alias in node.names
+                          if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert found == []
 
 
 def test_imports_run_one_way():
@@ -90,6 +187,12 @@ def test_base_modules_import_no_stage():
     ("model/x.py", "colorizer.evaluation.metrics", True),
     ("evaluation/x.py", "colorizer.inference.outputs", True),
     ("inference/x.py", "colorizer.training.train", False),
+    ("inference/x.py", "colorizer.guided.guided", True),
+    ("guided/x.py", "colorizer.films.video", True),
+    ("films/x.py", "colorizer.guided.hints", False),
+    ("films/x.py", "colorizer.batches.batch", True),
+    ("batches/x.py", "colorizer.films.video", False),
+    ("evaluation/x.py", "colorizer.guided.hints", True),
     ("cli/x.py", "colorizer.data.pipeline", False),
     ("cli/x.py", "colorizer.app.server", False),
     ("app/x.py", "colorizer.cli.commands", True),
@@ -111,9 +214,11 @@ def test_public_api_keeps_working():
     for name in ("colorize", "build_colorizer", "make_dataset", "train", "read_rgb",
                  "load_colorizer", "rgb_to_lab", "lab_to_rgb", "colorize_inputs"):
         assert callable(getattr(colorizer, name)), name
+    from colorizer.batches import colorize_inputs
     from colorizer.data import make_dataset
-    from colorizer.inference import colorize
+    from colorizer.guided import colorize
     from colorizer.model import build_colorizer
 
     assert colorizer.make_dataset is make_dataset and colorizer.colorize is colorize
     assert colorizer.build_colorizer is build_colorizer
+    assert colorizer.colorize_inputs is colorize_inputs

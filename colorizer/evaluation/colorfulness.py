@@ -57,11 +57,13 @@ def colorfulness_batches(model, dataset, progress: bool = True) -> dict[str, np.
     """
     from tqdm.auto import tqdm
 
+    from colorizer.model.network import model_inputs
+
     values: dict[str, list] = {"model": [], "truth": []}
     for lightness, true_ab in tqdm(dataset, desc="colourfulness", unit="batch",
                                    disable=not progress):
         lightness = np.asarray(lightness, np.float32)
-        pred_ab = np.asarray(model.predict_on_batch(lightness), np.float32)
+        pred_ab = np.asarray(model.predict_on_batch(model_inputs(model, lightness)), np.float32)
         for name, ab in (("model", pred_ab), ("truth", np.asarray(true_ab, np.float32))):
             values[name].extend(np.atleast_1d(colorfulness(render_rgb(lightness, ab))).tolist())
     return {name: np.asarray(v) for name, v in values.items()}

@@ -112,6 +112,7 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="auto",
 
     from colorizer.evaluation.dataset import make_eval_dataset
     from colorizer.evaluation.semantic import SKIP_HINT, load_classifier, semantic_hits
+    from colorizer.model.network import model_inputs
 
     # The classifier first: missing weights must stop a run before any work, not after it.
     judge = load_classifier(classifier, classifier_weights, preprocess=classifier_preprocess,
@@ -153,8 +154,8 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="auto",
     for lightness, true_ab, batch_info in tqdm(_batches(dataset, limit), desc="evaluate",
                                                unit="batch", disable=not progress):
         weights = histogram.pixel_weights(true_ab)
-        predicted = {"model": np.asarray(model.predict_on_batch(lightness), np.float32),
-                     "gray": np.zeros_like(true_ab)}
+        colour = model.predict_on_batch(model_inputs(model, lightness))  # no hints
+        predicted = {"model": np.asarray(colour, np.float32), "gray": np.zeros_like(true_ab)}
         rows = {name: image_metrics(lightness, ab, true_ab, threshold, pixel_weights=weights)
                 for name, ab in predicted.items()}
         rows["truth"] = truth_metrics(lightness, true_ab)

@@ -223,12 +223,14 @@ def evaluate_batches(model, dataset, threshold: float = DEFAULT_THRESHOLD,
     """
     from tqdm.auto import tqdm
 
+    from colorizer.model.network import model_inputs
+
     results: dict[str, dict[str, list]] = {"model": {}, "gray": {}}
     if with_truth:
         results["truth"] = {}
     for batch in tqdm(dataset, desc="evaluate", unit="batch", disable=not progress):
         lightness, true_ab = np.asarray(batch[0]), np.asarray(batch[1])
-        predictions = {"model": np.asarray(model.predict_on_batch(lightness)),
+        predictions = {"model": np.asarray(model.predict_on_batch(model_inputs(model, lightness))),
                        "gray": np.zeros_like(true_ab)}
         rows = {name: image_metrics(lightness, pred_ab, true_ab, threshold)
                 for name, pred_ab in predictions.items()}

@@ -45,12 +45,14 @@ def _cell(value: float) -> str:
 
 def _gather_examples(model, batches, wanted: set[int]) -> dict[int, list[np.ndarray]]:
     """``{index: [gray, colorized, truth]}`` (uint8 RGB) of the wanted images."""
+    from colorizer.model.network import model_inputs
+
     found, seen = {}, 0
     for lightness, true_ab, _ in batches:
         here = [i for i in range(len(lightness)) if seen + i in wanted]
         if here:
             picked = lightness[here]
-            pred_ab = np.asarray(model.predict_on_batch(picked), np.float32)
+            pred_ab = np.asarray(model.predict_on_batch(model_inputs(model, picked)), np.float32)
             versions = (np.zeros_like(pred_ab), pred_ab, true_ab[here])
             images = [render_rgb(picked, ab) for ab in versions]
             for j, i in enumerate(here):

@@ -16,6 +16,11 @@ their upsampling, then per-pixel logits over the quantised ab gamut at 1/4 resol
 Both heads therefore map L to ab, so ``colorize`` and ``evaluate`` treat them alike; training
 fits :func:`logits_model`, a view of the same layers that ends at the logits.
 
+``hint_inputs=True`` adds a second input, colour hints ``(H, W, 3)`` (see
+:mod:`colorizer.model.hints`): a small branch reads them and joins the decoder at strides 8, 4,
+2 and 1 through zero-initialised convolutions. :func:`takes_hints` tells such a model, and
+:func:`model_inputs` builds what to feed any colorizer (all-zero hints when none are given).
+
 Example:
     >>> model = build_colorizer(weights=None)
     >>> model.output_shape
@@ -33,6 +38,8 @@ from colorizer.color import AB_RANGE
 from colorizer.gamut import load_gamut_bins
 from colorizer.model.classification import (
     DEFAULT_TEMPERATURE, LOGITS_STRIDE, AnnealedMeanDecoding)
+from colorizer.model.hints import (
+    HINT_CHANNELS, HINTS_INPUT, JOIN_STRIDES, hint_features, join_hints, no_hints)
 from colorizer.model.layers import BilinearUpsampling, LightnessToImageNetRGB
 from colorizer.model.pretrained import DENSENET_NOTOP_FILE, pretrained_weights
 
@@ -105,6 +112,7 @@ def build_colorizer(
     name: str = "colorizer",
     head: str = "regression",
     temperature: float = DEFAULT_TEMPERATURE,
+    hint_inputs: bool = False,
 ) -> keras.Model:
     """Builds the L -> ab model: the paper's regression, or colour as classification.
 
@@ -124,10 +132,15 @@ def build_colorizer(
             train it through :func:`logits_model`).
         temperature: Annealed-mean temperature of the classification head (1: the mean,
             towards 0: the mode); change it later with :func:`set_temperature`.
+        hint_inputs: Add a second input, colour hints ``(batch, H, W, 3)`` (hinted ab over
+            128 and a 0/1 mask, see :func:`colorizer.model.hints.encode_hints`), joined to
+            the decoder through zero-initialised convolutions: built fresh (or from an
+            automatic model's file) it colours as the automatic model does.
 
     Returns:
-        An uncompiled ``keras.Model`` mapping L ``(batch, H, W, 1)`` in [0, 100] to ab
-        ``(batch, H, W, 2)`` in [-128, 128], float32 whatever the dtype policy.
+        An uncompiled ``keras.Model`` mapping L ``(batch, H, W, 1)`` in [0, 100] (and, with
+        ``hint_inputs``, the hints) to ab ``(batch, H, W, 2)`` in [-128, 128], float32
+        whatever the dtype policy.
 
     Example:
         >>> model = build_colorizer(weights=None, head="classification")
@@ -151,12 +164,22 @@ def build_colorizer(
     encoder = build_encoder(encoder_weights, image_size)
     encoder.trainable = not freeze_encoder
     x = encoder(x)
+    hints, joins = None, {}
+    if hint_inputs:
+        hints = keras.Input(shape=(image_size, image_size, HINT_CHANNELS), name=HINTS_INPUT)
+        features = hint_features(hints, lightness)
+        joins = {stride: features[stride] for stride in JOIN_STRIDES}
     regression = head == "regression"
+    stride = MODEL_STRIDE
     for i, filters in enumerate(decoder_filters, start=1):
-        x = _decoder_block(x, filters, name=f"decoder{i}", upsample=regression or i == 1)
+        x = join_hints(x, joins.pop(stride, None), name=f"decoder{i}")
+        upsample = regression or i == 1
+        x = _decoder_block(x, filters, name=f"decoder{i}", upsample=upsample)
+        stride //= 2 if upsample else 1
+    x = join_hints(x, joins.pop(stride, None), name="head")
     ab = (_regression_head(x) if regression
           else _classification_head(x, load_gamut_bins(), temperature))
-    model = keras.Model(lightness, ab, name=name)
+    model = keras.Model([lightness, hints] if hint_inputs else lightness, ab, name=name)
 
     if whole_model_file:
         load_weights_into(model, path)
@@ -164,7 +187,12 @@ def build_colorizer(
 
 
 def load_weights_into(model: keras.Model, path: str) -> None:
-    """Copies weights from a saved colorizer (``.keras`` or ``.weights.h5``) into ``model``."""
+    """Copies weights from a saved colorizer (``.keras`` or ``.weights.h5``) into ``model``.
+
+    An automatic model's file may fill a hint-taking ``model``: every layer they share, by
+    name; the hint branch keeps its initialisation, so ``model`` colours as the file does
+    until training teaches it the hints.
+    """
     if path.endswith(".weights.h5"):
         model.load_weights(path)
         return
@@ -172,7 +200,15 @@ def load_weights_into(model: keras.Model, path: str) -> None:
     if head_of(source) != head_of(model):
         raise ValueError(f"{path} holds a {head_of(source)} model; build it with "
                          f"head={head_of(source)!r}")
-    model.set_weights(source.get_weights())
+    if takes_hints(source) == takes_hints(model):
+        model.set_weights(source.get_weights())
+    elif takes_hints(source):
+        raise ValueError(f"{path} holds a model that takes hints; build it with "
+                         "hint_inputs=True")
+    else:
+        for layer in source.layers:
+            if layer.weights:
+                model.get_layer(layer.name).set_weights(layer.get_weights())
 
 
 def load_colorizer(path: str | os.PathLike) -> keras.Model:
@@ -200,6 +236,41 @@ def head_of(model: keras.Model) -> str:
     """``"classification"`` or ``"regression"``: which head a (loaded) colorizer has."""
     names = {layer.name for layer in model.layers}
     return "classification" if LOGITS_LAYER in names else "regression"
+
+
+def takes_hints(model: keras.Model) -> bool:
+    """Whether a (loaded) colorizer takes colour hints as a second input."""
+    inputs = getattr(model, "inputs", None) or []  # a stand-in with no Keras inputs: none
+    return any(getattr(tensor, "name", None) == HINTS_INPUT for tensor in inputs)
+
+
+def model_inputs(model: keras.Model, lightness, hints=None):
+    """What to feed ``model`` to colour ``lightness``: the L batch, or ``[L, hints]``.
+
+    The one place that knows a colorizer's inputs: wherever the package predicts with a model,
+    it calls ``model.predict_on_batch(model_inputs(model, lightness))``.
+
+    Args:
+        model: A colorizer (either head), its logits view, or a model built like them.
+        lightness: ``(N, H, W, 1)`` L, a NumPy array or a backend tensor.
+        hints: ``(N, H, W, 3)`` hints (see :func:`colorizer.model.hints.encode_hints`) for a
+            hint-taking model; ``None`` gives it all-zero hints, the automatic colour.
+
+    Returns:
+        ``lightness`` for a model without hint inputs, else ``[lightness, hints]``.
+
+    Raises:
+        ValueError: Hints were given to a model that takes none.
+
+    Example:
+        >>> ab = model.predict_on_batch(model_inputs(model, lightness))  # doctest: +SKIP
+    """
+    if not takes_hints(model):
+        if hints is not None:
+            raise ValueError("this model takes no hints (it was built without hint_inputs); "
+                             "propagate them on top of its colour instead")
+        return lightness
+    return [lightness, no_hints(lightness) if hints is None else hints]
 
 
 def logits_model(model: keras.Model) -> keras.Model:

@@ -75,6 +75,26 @@ def uniform_from_keys(keys):
     return ops.cast(_shift_right(hash32(keys), 8), "float32") * _UNIT
 
 
+def draw_keys(keys, draw: int):
+    """The keys of the ``draw``-th random choice made from ``keys``."""
+    return keys + _wrap32(draw * _DRAW_MIX)
+
+
+def uniforms(keys, draw: int):
+    """Uniform floats in [0, 1), one per key, for the ``draw``-th random choice."""
+    return uniform_from_keys(draw_keys(keys, draw))
+
+
+def image_keys(seed: int, step, batch):
+    """One int32 key per image of a batch, from (seed, step, the image's global index).
+
+    The keys of every on-device random draw (augmentation, simulated hints): hashing them
+    with a draw number gives the same numbers on every backend and replica layout.
+    """
+    images = ops.cast(ops.arange(batch), "int32") + _first_image_index(batch)
+    return images * _IMAGE_MIX + step * _STEP_MIX + _wrap32(seed * _SEED_MIX)
+
+
 def resample(images, transforms):
     """Bilinear resampling of ``(N, H, W, C)`` images by per-image affine maps, edges reflected.
 
@@ -189,23 +209,21 @@ class LabAugmentation(keras.layers.Layer):
         batch = ops.shape(lightness)[0]
         # Each image is keyed by its place in the global batch: replicas draw apart, and a
         # run on R replicas draws what one device would draw for the same global batch.
-        images = ops.cast(ops.arange(batch), "int32") + _first_image_index(batch)
-        image_keys = (images * _IMAGE_MIX
-                      + step * _STEP_MIX + _wrap32(self.seed * _SEED_MIX))
+        keys = image_keys(self.seed, step, batch)
         if self.config.rotation_degrees > 0 or self.config.horizontal_flip \
                 or self.config.vertical_flip:
             lab = ops.concatenate([lightness, ab], axis=-1)
-            lab = resample(lab, self._transforms(image_keys, ops.shape(lab)))
+            lab = resample(lab, self._transforms(keys, ops.shape(lab)))
             lightness, ab = lab[..., :1], lab[..., 1:]
         if self.config.noise_stddev > 0:
-            lightness = ops.clip(lightness + self._noise(image_keys, ops.shape(lightness)),
+            lightness = ops.clip(lightness + self._noise(keys, ops.shape(lightness)),
                                  0.0, 100.0)
         self.step.assign(step + 1)
         return lightness, ab
 
     def _draw(self, image_keys, draw: int):
         """One uniform number per image for the ``draw``-th random choice."""
-        return uniform_from_keys(image_keys + _wrap32(draw * _DRAW_MIX))
+        return uniforms(image_keys, draw)
 
     def _transforms(self, image_keys, shape):
         """``(N, 8)`` projective transforms mapping output pixels to input pixels:
@@ -252,33 +270,44 @@ class LabAugmentation(keras.layers.Layer):
 
 
 class AugmentedTraining(keras.Model):
-    """What ``fit`` trains when augmentation runs on the device: ``network`` behind a
-    :class:`LabAugmentation`.
+    """What ``fit`` trains when the training step makes its own inputs: ``network`` behind a
+    :class:`LabAugmentation` and, for a hint-taking network, a
+    :class:`~colorizer.training.hint_simulation.HintSimulation`.
 
     It takes ``(L, ab)`` pairs as its input (the target must be rotated and flipped with the
-    photo, so the augmentation needs both), and returns the network's prediction together
-    with the augmented target; :meth:`compute_loss` and :meth:`compute_metrics` hand those to
-    the compiled loss and metrics as ``y_pred`` and ``y``. Keras' public hooks do it all, so
-    the same model trains on TensorFlow and JAX. Only its weights are ever saved (backups):
-    the trained colorizer is ``network``.
+    photo, so the augmentation needs both, and the hints are drawn from the augmented ab),
+    and returns the network's prediction together with the augmented target;
+    :meth:`compute_loss` and :meth:`compute_metrics` hand those to the compiled loss and
+    metrics as ``y_pred`` and ``y``. Keras' public hooks do it all, so the same model trains
+    on TensorFlow and JAX. Only its weights are ever saved (backups): the trained colorizer
+    is ``network``, without the augmentation or the hint simulation.
 
     Args:
         network: The model being fit (a colorizer or its logits view).
-        augmentation: The augmentation layer.
+        augmentation: The augmentation layer, or ``None`` (augmented on the CPU, or not).
+        hints: The hint simulation feeding a hint-taking network its second input, or
+            ``None``.
     """
 
-    def __init__(self, network: keras.Model, augmentation: LabAugmentation, **kwargs):
+    def __init__(self, network: keras.Model, augmentation: LabAugmentation | None = None,
+                 hints: keras.layers.Layer | None = None, **kwargs):
         super().__init__(**kwargs)
         self.network = network
         self.augmentation = augmentation
-        # Both parts hold their weights already: a backup can be restored into this model
+        self.hints = hints
+        # Every part holds its weights already: a backup can be restored into this model
         # before it has seen a batch.
-        self.built = network.built and augmentation.built
+        self.built = network.built and all(
+            part.built for part in (augmentation, hints) if part is not None)
 
     def call(self, inputs, training=False):
         lightness, ab = inputs
-        lightness, ab = self.augmentation(lightness, ab, training=training)
-        return {"prediction": self.network(lightness, training=training), "target": ab}
+        if self.augmentation is not None:
+            lightness, ab = self.augmentation(lightness, ab, training=training)
+        network_inputs = lightness
+        if self.hints is not None:  # drawn from the colours the network must predict
+            network_inputs = [lightness, self.hints(ab, training=training)]
+        return {"prediction": self.network(network_inputs, training=training), "target": ab}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, **kwargs):
         return super().compute_loss(x, y_pred["target"], y_pred["prediction"], sample_weight,

@@ -293,9 +293,11 @@ class SampleColorizations(ColorizerCallback):
         import numpy as np
 
         from colorizer.color import l_ab_to_rgb
+        from colorizer.model.network import model_inputs
         from colorizer.plots import plot_before_after
 
-        predicted = np.asarray(self.ab_model.predict_on_batch(self.lightness))
+        model = self.ab_model  # a hint-taking one colours on its own here: no hints
+        predicted = np.asarray(model.predict_on_batch(model_inputs(model, self.lightness)))
         columns = [l_ab_to_rgb(self.lightness, ab)
                    for ab in (np.zeros_like(predicted), predicted, self.true_ab)]
         path = os.path.join(self.out_dir, f"epoch_{epoch + 1:03d}.png")

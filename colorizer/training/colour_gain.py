@@ -23,6 +23,7 @@ import numpy as np
 
 from colorizer.color import l_ab_to_rgb, lightness_to_gray_rgb
 from colorizer.gamut_mapping import lab_to_rgb_in_gamut
+from colorizer.model.network import model_inputs
 
 GAINS = (0.25, 0.5, 0.75, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.65, 1.8, 2.0)
 """Candidates, in increasing order."""
@@ -65,7 +66,7 @@ def gain_table(model: keras.Model, batches, gains=GAINS) -> list[dict]:
     gray, truth_chroma, images = np.zeros(2), 0.0, 0
     for lightness, true_ab in batches:
         lightness, true_ab = np.asarray(lightness), np.asarray(true_ab, np.float64)
-        predicted = np.asarray(model.predict_on_batch(lightness), np.float64)
+        predicted = np.asarray(model.predict_on_batch(model_inputs(model, lightness)), np.float64)
         true_rgb = np.asarray(l_ab_to_rgb(lightness, true_ab), np.float64)
         zero = np.zeros_like(true_ab)
         gray += [_image_rmse(zero, true_ab).sum(),

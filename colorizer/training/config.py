@@ -3,7 +3,9 @@
 ``paper`` is the set-up of the paper (224x224, DenseNet121 with ImageNet weights, MSE, the four
 augmentations, about forty epochs); ``budget`` the best colour found for a fixed time without
 pretrained weights (128x128, regression, cosine schedule over ``max_minutes``, colour
-gain chosen on validation); ``smoke`` is the same code path shrunk for CI and CPUs.
+gain chosen on validation); ``budget-hints`` the same recipe for a model that takes colour
+hints, trained on hints simulated from the true colour; ``smoke`` is the same code path shrunk
+for CI and CPUs.
 
 Example:
     >>> preset = get_preset("smoke")
@@ -45,6 +47,9 @@ class TrainConfig:
             (see :mod:`colorizer.training.colour_tuning`): the classification head's
             temperature (the most vivid that beats gray on ab RMSE and PSNR), or the
             regression head's colour gain (the largest that keeps half its lead over gray).
+        hints: ``"none"`` (the automatic colorizer, L in) or ``"simulated"``: a colorizer
+            that also takes colour hints (Zhang et al. 2017), trained on hints drawn from
+            the true colour in every step (see :mod:`colorizer.training.hint_simulation`).
     """
 
     epochs: int = 40
@@ -57,12 +62,19 @@ class TrainConfig:
     schedule: str = "constant"
     warmup_steps: int = 0
     tune_colour: bool = False
+    hints: str = "none"
 
     def __post_init__(self):
         from colorizer.training.schedule import SCHEDULES
 
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.hints not in HINT_MODES:
+            raise ValueError(f"hints must be one of {HINT_MODES}, got {self.hints!r}")
+
+
+HINT_MODES = ("none", "simulated")
+"""``TrainConfig.hints``: no hint inputs, or hint inputs trained on simulated hints."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +102,14 @@ PRESETS: dict[str, Preset] = {
         TrainConfig(epochs=200, learning_rate=1e-3, freeze_encoder_epochs=0, max_minutes=30.0,
                     schedule="cosine", warmup_steps=50, tune_colour=True),
     ),
+    # The budget recipe for a colorizer that takes colour hints. Its colour gain stays 1: a
+    # gain tuned for the automatic colour would also scale the colours a user gives it.
+    "budget-hints": Preset(
+        DataConfig(image_size=128, batch_size=32),
+        ModelConfig(weights=None, head="regression"),
+        TrainConfig(epochs=200, learning_rate=1e-3, freeze_encoder_epochs=0, max_minutes=30.0,
+                    schedule="cosine", warmup_steps=50, hints="simulated"),
+    ),
     "smoke": Preset(
         DataConfig(image_size=64, batch_size=8, shuffle_buffer=64),
         ModelConfig(weights=None),
@@ -99,7 +119,7 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
-    """Returns the preset called ``name`` (``paper``, ``budget`` or ``smoke``)."""
+    """Returns the preset called ``name`` (``paper``, ``budget``, ``budget-hints``, ``smoke``)."""
     try:
         return PRESETS[name]
     except KeyError:
@@ -110,7 +130,7 @@ FORM_FIELDS = {
     "head": ("model", "head"), "weights": ("model", "weights"),
     "image_size": ("data", "image_size"), "batch_size": ("data", "batch_size"),
     "epochs": ("train", "epochs"), "learning_rate": ("train", "learning_rate"),
-    "freeze_encoder_epochs": ("train", "freeze_encoder_epochs"),
+    "freeze_encoder_epochs": ("train", "freeze_encoder_epochs"), "hints": ("train", "hints"),
 }
 """The settings a notebook's form shows, and where each lives in a :class:`Preset`."""
 
@@ -122,7 +142,7 @@ def form_preset(name: str, **form: Any) -> Preset:
     as an option given on the command line does. ``weights="none"`` means no weights.
 
     Args:
-        name: The preset (``paper``, ``budget``, ``smoke``).
+        name: The preset (``paper``, ``budget``, ``budget-hints``, ``smoke``).
         **form: Values of :data:`FORM_FIELDS` from the form.
 
     Returns:

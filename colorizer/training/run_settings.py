@@ -24,13 +24,15 @@ from colorizer.fileio import read_json
 
 CONFIG_FILE = "config.json"
 FIXED_SETTINGS = (("model", "head"), ("model", "decoder_filters"), ("model", "weights"),
-                  ("train", "freeze_encoder_epochs"), ("data", "image_size"),
+                  ("train", "freeze_encoder_epochs"), ("train", "hints"), ("data", "image_size"),
                   ("data", "batch_size"), ("data", "augment_on"))
 """(section, key) of ``config.json`` that a run keeps from its first epoch to its last. Where
 augmentation runs is one of them: on the device, the backups hold the augmentation's step
-counter beside the model."""
-LEGACY_VALUES = {("data", "augment_on"): "host"}
-"""What a run folder written before a setting was recorded had: augmentation ran on the CPU."""
+counter beside the model. So are the hints: a model that takes them has other inputs and
+layers."""
+LEGACY_VALUES = {("data", "augment_on"): "host", ("train", "hints"): "none"}
+"""What a run folder written before a setting was recorded had: augmentation ran on the CPU,
+and the model took no hints."""
 
 
 class RunSettingsError(ColorizerError):

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from colorizer.color import l_ab_to_rgb
-from colorizer.model.network import DECODE_LAYER, LOGITS_LAYER
+from colorizer.model.network import DECODE_LAYER, LOGITS_LAYER, model_inputs
 
 TEMPERATURES = (0.2, 0.3, 0.38, 0.45, 0.55, 0.65, 0.75, 0.85, 1.0)
 """Candidates, most vivid first."""
@@ -66,7 +66,7 @@ def temperature_table(model: keras.Model, batches, temperatures=TEMPERATURES) ->
     try:
         for lightness, true_ab in batches:
             lightness, true_ab = np.asarray(lightness), np.asarray(true_ab, np.float64)
-            logits = logits_of.predict_on_batch(lightness)
+            logits = logits_of.predict_on_batch(model_inputs(logits_of, lightness))
             zero = np.zeros_like(true_ab)
             true_rgb = np.asarray(l_ab_to_rgb(lightness, true_ab), np.float64)
             gray[0] += _image_rmse(zero, true_ab).sum()

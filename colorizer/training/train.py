@@ -30,6 +30,11 @@ Augmentation runs in the training step, on the accelerator (``augment=``, see
 crops. Data augmented on the CPU by :func:`colorizer.data.pipeline.make_dataset` trains just
 as well (``augment=None``).
 
+``TrainConfig(hints="simulated")`` trains a colorizer that takes colour hints as a second
+input (Zhang et al. 2017): the training step draws them from each batch's (augmented) true
+colour (:mod:`colorizer.training.hint_simulation`), and validation scores it with hints drawn
+the same way. The saved models take hints, and colour on their own when given none.
+
 The same code trains on TensorFlow and on JAX (see :mod:`colorizer.backend`). Under a strategy
 with ``R`` replicas (``tf.distribute`` or JAX data parallelism) the dataset's batch is the global batch
 (``R`` times the per-replica batch, see :func:`colorizer.training.distribute.global_batch_size`) and the
@@ -56,7 +61,8 @@ from colorizer.data.config import AugmentConfig
 from colorizer.fileio import save_model, write_json
 from colorizer.lease import FolderLease
 from colorizer.model.config import ModelConfig
-from colorizer.model.network import build_colorizer, head_of, logits_model, set_encoder_trainable
+from colorizer.model.network import (
+    build_colorizer, head_of, logits_model, set_encoder_trainable, takes_hints)
 from colorizer.training import distribute
 from colorizer.training.augmentation import AugmentedTraining, LabAugmentation, augments
 from colorizer.training.backup import AtomicBackupAndRestore, saved_epoch, trim_csv
@@ -64,6 +70,7 @@ from colorizer.training.callbacks import (
     BatchLossLogger, BestModelCheckpoint, ColorizerCallback, HistoryLogger, LeaseGuard,
     TimeLimit)
 from colorizer.training.config import TrainConfig
+from colorizer.training.hint_simulation import HintSimulation, hint_settings
 from colorizer.training.run_settings import CONFIG_FILE, check_run_settings, data_settings
 
 DISTRIBUTION_SAMPLE_BATCHES = 200
@@ -154,6 +161,15 @@ def _number(text: str) -> float:
         return float("nan")
 
 
+def check_hint_inputs(model: keras.Model | None, hints: bool) -> None:
+    """Refuses a model given to :func:`train` whose inputs disagree with the run's hints."""
+    if model is None or takes_hints(model) == hints:
+        return
+    raise ValueError("the model given takes colour hints: train it with hints='simulated'"
+                     if not hints else "hints='simulated' needs a model that takes hints: "
+                     "build it with hint_inputs=True (or let train build it)")
+
+
 def _phases(config: TrainConfig) -> list[tuple[str, int, bool]]:
     """The (name, end epoch, encoder trainable) of each phase of the run."""
     frozen = min(config.freeze_encoder_epochs, config.epochs)
@@ -197,7 +213,7 @@ def train(
             flips, L-noise; :class:`~colorizer.training.augmentation.LabAugmentation`);
             ``None`` for none there, e.g. when ``train_data`` was augmented on the CPU. A run
             keeps where it augments from its first epoch to its last.
-        augment_seed: Seed of the on-device augmentation.
+        augment_seed: Seed of the on-device augmentation and of the simulated hints.
         extra_callbacks: More callbacks (sample figures, early stopping...). They run before
             the epoch's backup; a :class:`~colorizer.training.callbacks.ColorizerCallback`
             is given the ab-producing model (not the logits view being fit).
@@ -217,7 +233,9 @@ def train(
             :mod:`colorizer.lease`); its host and start time are named.
         LeaseLostError: Another process took ``run_dir`` over while this one trained.
         RunSettingsError: ``run_dir`` holds training done with another head, image size,
-            batch size, initial weights or frozen-encoder phase.
+            batch size, initial weights, frozen-encoder phase or hints.
+        ValueError: ``model`` takes hints and ``train_config.hints`` is ``"none"``, or the
+            reverse.
 
     Example:
         >>> ds = make_dataset("photos/", batch_size=32, training=True)
@@ -240,13 +258,16 @@ def train(
                   else model.dtype_policy.name)
         xla = distribute.resolve_xla(jit_compile, strategy)
         on_device = augments(augment)
+        hints = train_config.hints == "simulated"
+        check_hint_inputs(model, hints)
         config = {
             "model": {**dataclasses.asdict(model_config),
                       **({"head": head_of(model)} if model is not None else {})},
             "train": dataclasses.asdict(train_config),
             "data": {**data_settings(train_data.element_spec, replicas),
                      "augment_on": "device" if on_device else "host",
-                     **({"device_augment": dataclasses.asdict(augment)} if on_device else {})},
+                     **({"device_augment": dataclasses.asdict(augment)} if on_device else {}),
+                     **({"hint_simulation": hint_settings(augment_seed)} if hints else {})},
             "replicas": replicas, "strategy": type(strategy).__name__,
             "backend": keras.backend.backend(),
             "learning_rate": learning_rate, "dtype_policy": policy, "jit_compile": xla}
@@ -262,14 +283,18 @@ def train(
                 model = build_colorizer(model_config.weights,
                                         decoder_filters=model_config.decoder_filters,
                                         head=model_config.head,
-                                        temperature=model_config.temperature)
+                                        temperature=model_config.temperature,
+                                        hint_inputs=hints)
             # The classification colorizer is fit through its logits view (same weights).
             classification = head_of(model) == "classification"
             fit_model = logits_model(model) if classification else model
-            if on_device:  # the augmentation in front: fit on (L, ab) pairs
+            if on_device or hints:  # the step makes its inputs: fit on (L, ab) pairs
                 fit_model = AugmentedTraining(
-                    fit_model, LabAugmentation(augment, seed=augment_seed, name="augmentation"),
-                    name="augmented_training")
+                    fit_model,
+                    LabAugmentation(augment, seed=augment_seed, name="augmentation")
+                    if on_device else None,
+                    HintSimulation(seed=augment_seed, name="hint_simulation") if hints
+                    else None, name="augmented_training")
         class_weights = None
         if classification:
             from colorizer.model.classification import rebalancing_weights
@@ -307,7 +332,7 @@ def train(
 
         start_epoch = 0
         fit_train, fit_val = train_data, val_data
-        if on_device:
+        if on_device or hints:
             from colorizer.data.pipeline import pairs_as_inputs
 
             fit_train = pairs_as_inputs(train_data)

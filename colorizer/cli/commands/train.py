@@ -21,13 +21,16 @@ def register(subparsers) -> None:
                         help="image folder (split by file hash into train/val/test) or "
                              "a folder of shards from `colorizer prepare`")
     parser.add_argument("--run-dir", required=True, help="run folder (checkpoints, logs)")
-    parser.add_argument("--preset", default="paper", choices=("paper", "budget", "smoke"),
+    parser.add_argument("--preset", default="paper",
+                        choices=("paper", "budget", "budget-hints", "smoke"),
                         help="defaults for everything not given. paper: the paper's set-up "
                              "(224 px, ImageNet weights, regression, constant learning rate, "
                              "40 epochs); budget: the best colour for a fixed time without "
                              "pretrained weights (128 px, regression, warm-up and cosine "
                              "decay to the end of --max-minutes, 30 by default, colour gain "
-                             "chosen on the validation split); smoke: tiny, for tests")
+                             "chosen on the validation split); budget-hints: the budget "
+                             "recipe for a model that takes colour hints (--hints simulated, "
+                             "no colour gain); smoke: tiny, for tests")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--image-size", type=int)
@@ -66,6 +69,12 @@ def register(subparsers) -> None:
                              "the regression head's colour gain (the largest that keeps half "
                              "of its lead over gray); recorded in colour_tuning.json (the "
                              "budget preset: on)")
+    parser.add_argument("--hints", choices=("none", "simulated"),
+                        help="(the presets': none; budget-hints: simulated) simulated: train "
+                             "a model that also takes colour hints as inputs (hinted ab and a "
+                             "mask, Zhang et al. 2017) on hints drawn from the true colour in "
+                             "every step; with no hints it colours on its own, and "
+                             "`colorize --hints` feeds it the hints")
     parser.add_argument("--strategy", default="auto",
                         choices=("auto", "default", "mirrored", "tpu", "multi-worker"),
                         help="where to train: auto picks multi-worker when TF_CONFIG names "
@@ -98,7 +107,8 @@ def settings(args):
         ("freeze_encoder_epochs", args.freeze_encoder_epochs),
         ("steps_per_epoch", args.steps_per_epoch), ("max_minutes", args.max_minutes),
         ("schedule", args.schedule), ("warmup_steps", args.warmup_steps),
-        ("tune_colour", None if args.tune_colour is None else args.tune_colour == "on"))
+        ("tune_colour", None if args.tune_colour is None else args.tune_colour == "on"),
+        ("hints", args.hints))
         if v is not None})
     if args.temperature is not None and not args.temperature > 0:
         raise ValueError(f"--temperature must be positive, got {args.temperature}")

@@ -39,8 +39,8 @@ from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, encode_lab, image_lightness, merge_lightness_ab, model_input,
     predict_ab_batch, working_size)
 from colorizer.batches.guidance import BatchGuidance, Guidance
-from colorizer.guided.guided import guided_ab
-from colorizer.guided.hints import HintError
+from colorizer.guided.guided import guided_ab_at, learned_feed
+from colorizer.guided.hints import HintError, hint_pixels
 from colorizer.batches.inputs import (
     DOWNLOAD_TIMEOUT_S, Source, collect_sources, fetch_url, read_source)
 from colorizer.films.video_io import VideoReadError, is_video_path
@@ -98,6 +98,11 @@ class _Job:
     dtype: type
     seconds: float
     guidance: Guidance | None = None
+    hinted: tuple | None = None
+    """The hinted pixels (rows, cols, ab), read once when the photo is loaded."""
+    feed: np.ndarray | None = None
+    """The hints at the working size, for a model that takes them."""
+    prior_strength: float | None = None
 
 
 def _image_size(path: str) -> tuple[int | None, int | None]:
@@ -128,7 +133,7 @@ def _skipped(source: Source, output: str, compare: str | None) -> Entry:
 
 
 def _load(source: Source, render_size: int, timeout: float, max_pixels: int | None,
-          guide=None) -> _Job:
+          guide=None, model=None) -> _Job:
     start = time.perf_counter()
     guidance = guide(source) if guide else None  # a malformed hints file fails this photo early
     photo = read_source(source, timeout=timeout, max_pixels=max_pixels)
@@ -137,19 +142,30 @@ def _load(source: Source, render_size: int, timeout: float, max_pixels: int | No
     # 16-bit photos give 16-bit PNGs, so their fine tonal steps survive.
     wide = photo.dtype != np.uint8 and not source.output.lower().endswith((".jpg", ".jpeg"))
     del photo  # only L is needed from here on
-    return _Job(source, lightness, model_input(lightness, render_size),
-                np.uint16 if wide else np.uint8, time.perf_counter() - start, guidance)
+    job = _Job(source, lightness, model_input(lightness, render_size),
+               np.uint16 if wide else np.uint8, 0.0, guidance)
+    if guidance is not None:
+        hints = guidance.hints
+        try:  # a point outside this photo fails it here, naming the hints file
+            job.hinted = hint_pixels(hints, *lightness.shape[:2])
+        except HintError as error:
+            raise hints.blame(error) from None
+        job.feed, job.prior_strength = learned_feed(model, *job.hinted, lightness.shape[:2],
+                                                    job.small.shape[:2])
+    job.seconds = time.perf_counter() - start
+    return job
 
 
 def _read_ahead(sources: list[Source], render_size: int, timeout: float,
-                max_pixels: int | None, guide=None) -> Iterator[tuple[Source, _Job | Exception]]:
+                max_pixels: int | None, guide=None, model=None
+                ) -> Iterator[tuple[Source, _Job | Exception]]:
     """Loads sources in a background thread, at most :data:`READ_AHEAD` ahead, in order."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         queue: collections.deque = collections.deque()
         items = iter(sources)
         for source in items:
             queue.append((source, pool.submit(_load, source, render_size, timeout,
-                                              max_pixels, guide)))
+                                              max_pixels, guide, model)))
             if len(queue) > READ_AHEAD:
                 break
         while queue:
@@ -157,7 +173,7 @@ def _read_ahead(sources: list[Source], render_size: int, timeout: float,
             next_source = next(items, None)
             if next_source is not None:
                 queue.append((next_source, pool.submit(_load, next_source, render_size, timeout,
-                                                        max_pixels, guide)))
+                                                        max_pixels, guide, model)))
             try:
                 yield source, future.result()
             except Exception as error:  # one bad input must not stop the others
@@ -168,12 +184,18 @@ def _merge(job: _Job, ab_small: np.ndarray) -> np.ndarray:
     """The photo's RGB: plain, or steered by its hints and reference."""
     if job.guidance is None:
         return merge_lightness_ab(job.lightness, ab_small, dtype=job.dtype)
-    hints = job.guidance.hints
-    try:
-        ab = guided_ab(job.lightness, ab_small, hints, job.guidance.reference)
-    except HintError as error:  # a point outside this photo: name the hints file
-        raise hints.blame(error) from None
+    ab = guided_ab_at(job.lightness, ab_small, *job.hinted, job.guidance.reference,
+                      prior_strength=job.prior_strength)
     return encode_lab(job.lightness, ab, dtype=job.dtype)
+
+
+def _hint_batch(batch: list[_Job]) -> np.ndarray | None:
+    """The hints input of a batch for a model that takes hints (zeros for photos without);
+    ``None`` when no photo of the batch has any (the model then gets its automatic zeros)."""
+    if all(job.feed is None for job in batch):
+        return None
+    blank = np.zeros(next(job.feed for job in batch if job.feed is not None).shape, np.float32)
+    return np.stack([blank if job.feed is None else job.feed for job in batch])
 
 
 def _reason(source: Source, error: BaseException) -> str:
@@ -301,7 +323,8 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
         def finish(batch: list[_Job]) -> None:
             start = time.perf_counter()
             try:
-                ab = predict_ab_batch(model, np.stack([job.small for job in batch]))
+                ab = predict_ab_batch(model, np.stack([job.small for job in batch]),
+                                      _hint_batch(batch))
             except Exception as error:  # e.g. out of memory: these fail, the rest go on
                 for job in batch:
                     fail(job.source, error)
@@ -342,7 +365,8 @@ def colorize_inputs(model, inputs: list[str | os.PathLike], out_dir: str | os.Pa
 
         pending: dict[tuple[int, int], list[_Job]] = collections.defaultdict(list)
         try:
-            for source, loaded in _read_ahead(todo, render_size, timeout, max_pixels, guide):
+            for source, loaded in _read_ahead(todo, render_size, timeout, max_pixels, guide,
+                                              model):
                 if isinstance(loaded, Exception):
                     fail(source, loaded)
                     continue

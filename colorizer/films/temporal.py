@@ -22,6 +22,7 @@ Example:
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 import cv2
@@ -111,6 +112,8 @@ class TemporalSmoother:
         self.state = state or SmootherState()
         self.cuts = 0
         self._flow = None
+        self._pending: collections.deque = collections.deque()
+        """Frames advanced and not yet blended: (L, the warp maps and weight, or None)."""
         self.motion: Motion | None = None
         """How the last frame moved from the one before: ``None`` at a film's first frame, a
         cut, or in ``none`` mode (what a :class:`~colorizer.films.film_hints.HintTracker`
@@ -122,29 +125,49 @@ class TemporalSmoother:
         return self._flow
 
     def step(self, lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        """The steadied ab ``(h, w, 2)`` for one frame's working-size L ``(h, w, 1)`` and ab."""
+        """The steadied ab ``(h, w, 2)`` for one frame's working-size L ``(h, w, 1)`` and ab:
+        :meth:`advance`, then :meth:`blend`."""
+        self.advance(lightness)
+        return self.blend(ab)
+
+    def advance(self, lightness: np.ndarray) -> Motion | None:
+        """Measures how the next frame moved from the one before (its L alone), ahead of its
+        colour: a film whose model takes hints needs the motion to carry them before the
+        model runs. Frames may be advanced several at a time; :meth:`blend` takes their
+        colours in the same order.
+
+        Returns:
+            The motion (also :attr:`motion`), or ``None`` at the first frame, a cut, or in
+            ``none`` mode.
+        """
         lightness = np.asarray(lightness, np.float32)
-        ab = np.asarray(ab, np.float32)
-        previous = self.state
-        self.motion = None
-        if (self.mode == "none" or previous.lightness is None
-                or previous.lightness.shape != lightness.shape):
-            result = ab
-        else:
-            weight = self._weights(previous.lightness, lightness, previous.ab)
-            if weight is None:
+        previous = self._pending[-1][0] if self._pending else self.state.lightness
+        self.motion, plan = None, None
+        if self.mode != "none" and previous is not None and previous.shape == lightness.shape:
+            plan = self._weights(previous, lightness)
+            if plan is None:
                 self.cuts += 1
-                result = ab
-            else:
-                warped_ab, w = weight
-                result = w[..., None] * warped_ab + (1.0 - w[..., None]) * ab
+        self._pending.append((lightness, plan))
+        return self.motion
+
+    def blend(self, ab: np.ndarray) -> np.ndarray:
+        """The steadied ab of the oldest frame advanced and not yet blended."""
+        lightness, plan = self._pending.popleft()
+        ab = np.asarray(ab, np.float32)
+        result = ab
+        if plan is not None:
+            (map_x, map_y), w = plan
+            warped_ab = cv2.remap(self.state.ab, map_x, map_y, cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+            result = w[..., None] * warped_ab + (1.0 - w[..., None]) * ab
         result = result.astype(np.float32)
         self.state = SmootherState(lightness, result)
         return result
 
-    def _weights(self, previous_l: np.ndarray, lightness: np.ndarray,
-                 previous_ab: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The previous ab warped onto this frame and its per-pixel weight; None at a cut."""
+    def _weights(self, previous_l: np.ndarray, lightness: np.ndarray
+                 ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray] | None:
+        """Where each pixel of this frame was in the previous one (the maps that warp the
+        previous colour onto it) and the weight of that colour; None at a cut."""
         if _histogram_correlation(previous_l, lightness) < CUT_HISTOGRAM_CORRELATION:
             return None
         height, width = lightness.shape[:2]
@@ -155,8 +178,6 @@ class TemporalSmoother:
         map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
         warped_l = cv2.remap(previous_l[..., 0], map_x, map_y, cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
-        warped_ab = cv2.remap(previous_ab, map_x, map_y, cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
         # Compared after a blur: grain differs from frame to frame by nature, and must not
         # read as "the flow failed here".
         mismatch = np.abs(cv2.GaussianBlur(warped_l, (0, 0), MISMATCH_BLUR)
@@ -166,4 +187,4 @@ class TemporalSmoother:
         inside = ((map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1))
         match = (np.exp(-np.square(mismatch / MATCH_SCALE_L)) * inside).astype(np.float32)
         self.motion = Motion(flow, match)
-        return warped_ab, (self.strength * match).astype(np.float32)
+        return (map_x, map_y), (self.strength * match).astype(np.float32)

@@ -37,6 +37,7 @@ from colorizer.inference.full_resolution import (
     predict_ab_batch, working_size)
 from colorizer.films.film_hints import HintTracker, TrackedHints
 from colorizer.guided.guided import PRIOR_STRENGTH, guided_ab_at
+from colorizer.guided.learned import LEARNED_PRIOR_STRENGTH, hint_input
 from colorizer.guided.hints import HintError, Hints, hint_pixels
 from colorizer.films.temporal import DEFAULT_STRENGTH, SmootherState, TemporalSmoother
 from colorizer.films.video_io import (
@@ -183,19 +184,33 @@ def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAUL
     working size, steadied by ``smoother`` (none: every frame on its own), and upscaled.
     Frames go through the model ``batch_size`` at a time. With a ``tracker``, each frame is
     guided by the hints where the motion has carried them, and with a ``reference`` by its
-    colours (the smoother's motion is what the tracker follows).
+    colours (the smoother's motion is what the tracker follows); a model that takes hints
+    (:func:`colorizer.model.network.takes_hints`) is fed them, frame by frame, and the
+    solve after it only makes the hinted pixels exact.
     """
+    from colorizer.model.network import takes_hints
+
     smoother = smoother or TemporalSmoother(mode="none")
+    feeds_hints = tracker is not None and takes_hints(model)
     batch: list = []
 
     def flush() -> Iterator[tuple[Frame, np.ndarray]]:
-        ab = predict_ab_batch(model, np.stack([small for _, _, small in batch]))
-        for (frame, lightness, small), ab_small in zip(batch, ab):
-            steady = smoother.step(small, ab_small)
-            rows = ()
-            if tracker is not None:
-                rows, cols, hint_ab = tracker.step(frame.index, smoother.motion,
-                                                   small.shape[:2])
+        # The motion of every frame first (L alone): it carries the hints, which a model that
+        # takes hints must have before it runs.
+        tracked = []
+        for frame, lightness, small in batch:
+            motion = smoother.advance(small)
+            tracked.append(tracker.step(frame.index, motion, small.shape[:2])
+                           if tracker is not None else None)
+        smalls = np.stack([small for _, _, small in batch])
+        feeds = None
+        if feeds_hints and any(len(found[0]) for found in tracked):
+            feeds = np.stack([hint_input(*found, lightness.shape[:2], small.shape[:2])
+                              for (_, lightness, small), found in zip(batch, tracked)])
+        ab = predict_ab_batch(model, smalls, feeds)
+        for (frame, lightness, small), ab_small, found in zip(batch, ab, tracked):
+            steady = smoother.blend(ab_small)
+            rows, cols, hint_ab = found if found is not None else ((), (), None)
             if len(rows) or reference is not None:
                 if not len(rows):
                     cols, hint_ab = rows, np.zeros((0, 2), np.float32)
@@ -203,7 +218,8 @@ def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAUL
                 # frames, and colour would flicker where the hints are the same.
                 guided = guided_ab_at(lightness, steady, np.asarray(rows, np.int64),
                                       np.asarray(cols, np.int64), hint_ab, reference,
-                                      prior_strength=PRIOR_STRENGTH)
+                                      prior_strength=LEARNED_PRIOR_STRENGTH
+                                      if feeds_hints and len(rows) else PRIOR_STRENGTH)
                 yield frame, encode_lab(lightness, guided)
             else:
                 yield frame, merge_lightness_ab(lightness, steady)

@@ -32,6 +32,7 @@ from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, each_strip, colorize_photo, encode_lab, image_lightness,
     model_input, predict_ab_batch, upscale_ab)
 from colorizer.guided.hints import Hints, hint_pixels
+from colorizer.guided.learned import LEARNED_PRIOR_STRENGTH, hint_input
 from colorizer.guided.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
 from colorizer.guided.propagation import HINT_CONFIDENCE, propagate
 
@@ -259,10 +260,35 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
     if not hints and reference is None:
         return colorize_photo(model, image, render_size=render_size)
     lightness = image_lightness(image)
-    ab_small = predict_ab_batch(model, model_input(lightness, render_size)[None])[0]
-    ab = guided_ab(lightness, ab_small, hints, reference, solve_size=solve_size,
-                   prior_strength=prior_strength)
+    small = model_input(lightness, render_size)
+    rows, cols, hint_ab = hint_pixels(hints, *lightness.shape[:2])
+    feed, prior_strength = learned_feed(model, rows, cols, hint_ab, lightness.shape[:2],
+                                        small.shape[:2], prior_strength)
+    ab_small = predict_ab_batch(model, small[None], None if feed is None else feed[None])[0]
+    ab = guided_ab_at(lightness, ab_small, rows, cols, hint_ab, reference,
+                      solve_size=solve_size, prior_strength=prior_strength)
     return encode_lab(lightness, ab)
+
+
+def learned_feed(model, rows: np.ndarray, cols: np.ndarray, hint_ab: np.ndarray,
+                 size: tuple[int, int], small_size: tuple[int, int],
+                 prior_strength: float | None = None) -> tuple[np.ndarray | None, float | None]:
+    """What a model gets of the hints, and the prior strength of the solve after it.
+
+    A model that takes hints gets them at its working size
+    (:func:`colorizer.guided.learned.hint_input`), and the solve after it keeps corrections
+    local (:data:`~colorizer.guided.learned.LEARNED_PRIOR_STRENGTH`, unless the caller set a
+    strength); a model without hint inputs gets nothing, and the prior is chosen as before.
+
+    Returns:
+        ``(hints input (h, w, 3) or None, prior_strength)``.
+    """
+    from colorizer.model.network import takes_hints
+
+    if not takes_hints(model) or not len(rows):  # a reference alone: propagated as before
+        return None, prior_strength
+    feed = hint_input(rows, cols, hint_ab, size, small_size)
+    return feed, LEARNED_PRIOR_STRENGTH if prior_strength is None else prior_strength
 
 
 def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE,

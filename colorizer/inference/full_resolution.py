@@ -182,9 +182,17 @@ def model_input(lightness: np.ndarray, render_size: int = DEFAULT_RENDER_SIZE) -
     return np.clip(small, 0.0, 100.0).astype(np.float32)[..., None]
 
 
-def predict_ab_batch(model, batch: np.ndarray) -> np.ndarray:
-    """ab ``(N, h, w, 2)`` for a batch of working-size L ``(N, h, w, 1)``."""
-    return np.asarray(model.predict_on_batch(np.asarray(batch, np.float32)), np.float32)
+def predict_ab_batch(model, batch: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+    """ab ``(N, h, w, 2)`` for a batch of working-size L ``(N, h, w, 1)``.
+
+    A model that takes colour hints (:func:`colorizer.model.network.takes_hints`) gets
+    ``hints`` ``(N, h, w, 3)`` beside L, or none (all zeros: its automatic colour).
+    """
+    from colorizer.model.network import model_inputs
+
+    feed = model_inputs(model, np.asarray(batch, np.float32),
+                        None if hints is None else np.asarray(hints, np.float32))
+    return np.asarray(model.predict_on_batch(feed), np.float32)
 
 
 def merge_lightness_ab(lightness: np.ndarray, ab_small: np.ndarray, *,

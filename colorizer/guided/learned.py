@@ -1,0 +1,64 @@
+"""Hints fed to a network that takes them (learned hints, Zhang et al. 2017).
+
+A model built with ``hint_inputs=True`` (:mod:`colorizer.model.hints`) reads, beside L at its
+working size, the hints at that size: their ab and a mask. It was trained on hints simulated
+from true colour, so it puts a hint's colour where it belongs (the whole cat, not only the
+pixels of the hint's lightness). Here the hinted pixels of a full-size photo become that
+input: each working-size pixel that holds hints gets their mean ab.
+
+    hinted pixels (full size: rows, cols, ab) -> working-size cells, mean ab per cell, mask
+      -> model(L, hints) -> ab                   (the network spreads each hint)
+      -> guided.guided_ab_at with a local prior  (every hinted pixel exactly its hint; the
+                                                  small remaining difference spread nearby)
+
+A model without hint inputs keeps propagation on top of its own colour (:mod:`guided`).
+
+Example:
+    >>> feed = hint_input(rows, cols, hint_ab, (480, 640), (192, 256))
+    >>> feed.shape
+    (192, 256, 3)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+LEARNED_PRIOR_STRENGTH = 0.1
+"""The prior strength of the solve after a hint-taking model (what is left to correct: the
+difference between a hinted pixel's colour and the model's there). Compared on the
+validation split of the cats and dogs (``benchmarks/learned_hints.py``, ``prior`` in its
+JSON): 0.1 gave the lowest ab RMSE at every k from 1 to 100 against 1 and 10, the 30-minute
+hint model not yet spreading a hint over all it belongs to. A fixed strength, not one chosen
+from the hints: the model saw them, so holding hints out would flatter its colour."""
+
+
+def hint_input(rows: np.ndarray, cols: np.ndarray, hint_ab: np.ndarray,
+               size: tuple[int, int], small_size: tuple[int, int]) -> np.ndarray:
+    """The hints input of a hint-taking model at its working size.
+
+    Args:
+        rows: Hinted pixels' rows in the full-size photo (int).
+        cols: Their columns.
+        hint_ab: Their ab ``(n, 2)``.
+        size: The photo's ``(H, W)``.
+        small_size: The working size ``(h, w)`` the model sees.
+
+    Returns:
+        ``(h, w, 3)`` float32 (see :func:`colorizer.model.hints.encode_hints`): in each
+        working-size pixel holding hints, their mean ab and a mask of 1; zeros elsewhere (no
+        hints at all: the automatic colour).
+    """
+    (height, width), (small_h, small_w) = size, small_size
+    ab_sum = np.zeros((small_h * small_w, 2), np.float64)
+    count = np.zeros(small_h * small_w, np.float64)
+    if len(rows):
+        cells = (np.asarray(rows) * small_h // height) * small_w + np.asarray(cols) * small_w // width
+        for channel in range(2):
+            ab_sum[:, channel] = np.bincount(cells, hint_ab[:, channel], small_h * small_w)
+        count = np.bincount(cells, minlength=small_h * small_w).astype(np.float64)
+    from colorizer.model.hints import encode_hints  # Keras, only when a model takes hints
+
+    mask = count > 0
+    mean = np.zeros_like(ab_sum)
+    mean[mask] = ab_sum[mask] / count[mask, None]
+    return encode_hints(mean.reshape(small_h, small_w, 2),
+                        mask.reshape(small_h, small_w, 1)).astype(np.float32)

@@ -301,11 +301,8 @@ def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE
     never imports guided colour.
 
     Args:
-        model: A colorizer (``build_colorizer`` or ``load_colorizer``).
-        image: ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``, uint8, uint16 or
-            float in [0, 1]. A colour photo is made gray first.
-        render_size: The model's working size (a multiple of 32): larger sees finer detail,
-            smaller gives broader, steadier colour.
+        model, image, render_size: As :func:`~colorizer.inference.full_resolution.colorize_photo`
+            takes them (any gray or colour array; the working size, a multiple of 32).
         hints: Colour points and/or scribbles that steer the colour (see
             :func:`colorize_guided`).
         reference: A colour photo of a similar scene whose colours steer the result.

@@ -301,8 +301,10 @@ def colorize(model, image: np.ndarray, *, render_size: int = DEFAULT_RENDER_SIZE
     never imports guided colour.
 
     Args:
-        model, image, render_size: As :func:`~colorizer.inference.full_resolution.colorize_photo`
-            takes them (any gray or colour array; the working size, a multiple of 32).
+        model: A colorizer from :func:`colorizer.model.load_colorizer` or training.
+        image: Any gray or colour array, as
+            :func:`~colorizer.inference.full_resolution.colorize_photo` takes it.
+        render_size: The working size, a multiple of 32.
         hints: Colour points and/or scribbles that steer the colour (see
             :func:`colorize_guided`).
         reference: A colour photo of a similar scene whose colours steer the result.

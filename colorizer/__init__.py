@@ -10,6 +10,9 @@ command line down to the base modules:
 * ``colorizer.training``: resumable training, augmentation inside the training step,
   callbacks, crash-safe backups, strategies;
 * ``colorizer.evaluation``: per-image metrics beside gray and ground truth, reports, figures;
+* ``colorizer.runtimes``: the network run from a ``.keras`` file by Keras, or from an exported
+  file (ONNX, LiteRT, SavedModel) with no Keras imported;
+* ``colorizer.export``: a ``.keras`` colorizer written as ONNX, LiteRT or a SavedModel, checked;
 * ``colorizer.inference``: photos: one photo at full resolution, its L kept, written;
 * ``colorizer.guided``: guided colour: hints and a reference photo steer a photo's colour,
   and ``colorize``, the one front door for a photo;
@@ -38,7 +41,7 @@ __version__ = "0.1.0"
 # command line's --help never waits for TensorFlow.
 __getattr__, __dir__ = lazy_exports(__name__, {
     "build_colorizer": "colorizer.model.network",
-    "load_colorizer": "colorizer.model.network",
+    "load_colorizer": "colorizer.runtimes.network",  # .keras or exported files alike
     "make_dataset": "colorizer.data.pipeline",
     "train": "colorizer.training.train",
     "colorize": "colorizer.guided.guided",

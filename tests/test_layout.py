@@ -1,6 +1,6 @@
 """The package's imports run one way, down the data flow, and draw no circle:
-cli -> app -> batches -> films -> guided -> evaluation | inference -> training -> model -> data
--> base. A backwards arrow, or any import circle between modules, fails here with the lines
+cli -> app -> batches -> films -> guided -> evaluation | inference | export
+-> training | runtimes -> model -> data -> base. A backwards arrow, or any import circle between modules, fails here with the lines
 that draw it."""
 import ast
 import pathlib
@@ -9,8 +9,8 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "colorizer"
 
-STAGES = {"data": 1, "model": 2, "training": 3, "evaluation": 4, "inference": 4, "guided": 5,
-          "films": 6, "batches": 7, "app": 8, "cli": 9}
+STAGES = {"data": 1, "model": 2, "training": 3, "runtimes": 3, "evaluation": 4, "inference": 4,
+          "export": 4, "guided": 5, "films": 6, "batches": 7, "app": 8, "cli": 9}
 """Rank of each stage; base modules (at the top of the package) rank 0. Photos (inference) are
 the base guided colour builds on; films use both; batches run whatever each input is (photo,
 guided photo, film), so they stand above all three. The command line may start the web app

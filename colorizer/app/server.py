@@ -167,7 +167,8 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
     """Starts the colorizer web app.
 
     Args:
-        model: A ``.keras`` file or a loaded colorizer.
+        model: A ``.keras`` file, an exported one (``.onnx``, ``.tflite``, a SavedModel
+            folder), or a loaded colorizer.
         host: The address to listen on; the default serves this machine only. ``0.0.0.0``
             opens it to the network.
         port: The port; ``None`` takes the first free one from 7860 up.
@@ -192,7 +193,7 @@ def launch(model, *, host: str = DEFAULT_HOST, port: int | None = None, share: b
     """
     import_gradio()
     from colorizer.app.ui import build_app
-    from colorizer.model.network import load_colorizer
+    from colorizer.runtimes.network import load_colorizer
 
     blocking = block if block is not None else not in_notebook()
     if blocking:

@@ -15,7 +15,6 @@ import os
 import uuid
 
 import gradio as gr
-import keras
 
 from colorizer.app.guided import hints_section
 from colorizer.app.jobs import (
@@ -26,7 +25,7 @@ from colorizer.data.fetch import PUBLIC_ONLY, FetchPolicy
 from colorizer.data.images import IMAGE_EXTENSIONS
 from colorizer.films.video_io import VIDEO_EXTENSIONS
 from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE
-from colorizer.model.network import DECODE_LAYER, head_of, set_temperature
+from colorizer.runtimes.network import head_of, is_exported, set_temperature, temperature_of
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +39,6 @@ own lightness: the network only chooses the colours. Drag the slider to compare 
 the files to download are full size."""
 
 
-def _temperature(model) -> float:
-    return float(keras.ops.convert_to_numpy(model.get_layer(DECODE_LAYER).temperature))
-
-
 def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXELS,
               timeout: float = LINK_DEADLINE_S, policy: FetchPolicy = PUBLIC_ONLY,
               sweeper: Sweeper | None = None,
@@ -51,7 +46,8 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
     """The Gradio app around one loaded colorizer.
 
     Args:
-        model: A loaded colorizer; a classification model gets a temperature slider.
+        model: A loaded colorizer, Keras or exported; a Keras classification model gets a
+            temperature slider (an exported one's temperature is fixed in its file).
         work_dir: Folder for the results of requests (``work_dir/requests/<id>/``).
         max_pixels: Photos, and films whose frames, have more pixels are refused with a
             message (the colour-hints section too).
@@ -65,7 +61,8 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
         The ``gr.Blocks``; call ``.queue()`` and ``.launch()`` on it (see
         :func:`colorizer.app.launch`, which does both).
     """
-    classification = head_of(model) == "classification"
+    # An exported file's temperature is part of its graph: no slider that could not act.
+    classification = head_of(model) == "classification" and not is_exported(model)
     requests_root = os.path.join(os.fspath(work_dir), REQUESTS_FOLDER)
     os.makedirs(requests_root, exist_ok=True)
 
@@ -118,7 +115,7 @@ def build_app(model, work_dir: str | os.PathLike, *, max_pixels: int = MAX_PIXEL
                 inputs = [files, urls, render]
                 if classification:
                     inputs.append(gr.Slider(
-                        0.05, 1.0, value=round(_temperature(model), 2), step=0.01,
+                        0.05, 1.0, value=round(temperature_of(model), 2), step=0.01,
                         label="Temperature", elem_id="temperature",
                         info="Lower: bolder, more saturated colours; 1: the cautious average."))
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")

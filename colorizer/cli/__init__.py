@@ -18,7 +18,7 @@ from colorizer.cli.quiet import import_tensorflow_quietly
 from colorizer.errors import ColorizerError
 
 COMMANDS = ("demo", "download", "prepare", "train", "train_classifier", "evaluate", "colorize",
-            "app")
+            "export", "app")
 """Subcommand modules in ``colorizer.cli.commands``, in the order ``--help`` lists them."""
 
 
@@ -51,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        use_backend(args.backend)  # before anything imports Keras
-        if not args.verbose and getattr(command, "USES_TENSORFLOW", True):
-            import_tensorflow_quietly()  # TF's C++ start-up lines stay off the terminal
+        # An exported model's runtime needs no Keras: no backend to choose, none to import.
+        if not getattr(command, "runs_without_keras", lambda _: False)(args):
+            use_backend(args.backend)  # before anything imports Keras
+            if not args.verbose and getattr(command, "USES_TENSORFLOW", True):
+                import_tensorflow_quietly()  # TF's C++ start-up lines stay off the terminal
         return int(args.run(args) or 0)
     except ModuleNotFoundError as error:
         if args.verbose:

@@ -12,6 +12,7 @@ left as Pillow sets it.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 from typing import Iterable, Iterator
@@ -58,13 +59,17 @@ def list_files(folder: str | os.PathLike, keep) -> list[str]:
     Raises:
         FileNotFoundError: ``folder`` is not a directory.
     """
-    from tensorflow.io import gfile
-
     folder = os.fspath(folder)
-    if not gfile.isdir(folder):
+    if "://" in folder:  # a bucket: TensorFlow's file systems
+        from tensorflow.io import gfile
+
+        isdir, walk = gfile.isdir, gfile.walk
+    else:  # a local folder needs no TensorFlow (an exported model runs without it)
+        isdir, walk = os.path.isdir, functools.partial(os.walk, followlinks=True)
+    if not isdir(folder):
         raise FileNotFoundError(f"not a folder: {folder}")
     found = []
-    for root, dirs, files in gfile.walk(folder):
+    for root, dirs, files in walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(os.path.join(root, f) for f in files if keep(f) and not f.startswith("."))
     return sorted(found)

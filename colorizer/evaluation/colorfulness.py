@@ -57,7 +57,7 @@ def colorfulness_batches(model, dataset, progress: bool = True) -> dict[str, np.
     """
     from tqdm.auto import tqdm
 
-    from colorizer.model.network import model_inputs
+    from colorizer.runtimes.network import model_inputs
 
     values: dict[str, list] = {"model": [], "truth": []}
     for lightness, true_ab in tqdm(dataset, desc="colourfulness", unit="batch",

@@ -112,7 +112,7 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="auto",
 
     from colorizer.evaluation.dataset import make_eval_dataset
     from colorizer.evaluation.semantic import SKIP_HINT, load_classifier, semantic_hits
-    from colorizer.model.network import model_inputs
+    from colorizer.runtimes.network import model_inputs
 
     # The classifier first: missing weights must stop a run before any work, not after it.
     judge = load_classifier(classifier, classifier_weights, preprocess=classifier_preprocess,
@@ -122,7 +122,7 @@ def evaluate(model, data, out_dir: str | os.PathLike, *, classifier="auto",
         semantic_note = f"skipped: VGG16's ImageNet weights could not be had; {SKIP_HINT}"
     model_name = "in-memory model"
     if isinstance(model, (str, os.PathLike)):
-        from colorizer.model.network import load_colorizer
+        from colorizer.runtimes.network import load_colorizer
 
         model_name, model = os.fspath(model), load_colorizer(model)
     stats = DecodeStats()

@@ -223,7 +223,7 @@ def evaluate_batches(model, dataset, threshold: float = DEFAULT_THRESHOLD,
     """
     from tqdm.auto import tqdm
 
-    from colorizer.model.network import model_inputs
+    from colorizer.runtimes.network import model_inputs
 
     results: dict[str, dict[str, list]] = {"model": {}, "gray": {}}
     if with_truth:

@@ -45,7 +45,7 @@ def _cell(value: float) -> str:
 
 def _gather_examples(model, batches, wanted: set[int]) -> dict[int, list[np.ndarray]]:
     """``{index: [gray, colorized, truth]}`` (uint8 RGB) of the wanted images."""
-    from colorizer.model.network import model_inputs
+    from colorizer.runtimes.network import model_inputs
 
     found, seen = {}, 0
     for lightness, true_ab, _ in batches:

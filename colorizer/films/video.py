@@ -40,6 +40,7 @@ from colorizer.guided.guided import PRIOR_STRENGTH, guided_ab_at
 from colorizer.guided.learned import LEARNED_PRIOR_STRENGTH, hint_input
 from colorizer.guided.hints import HintError, Hints, hint_pixels
 from colorizer.films.temporal import DEFAULT_STRENGTH, SmootherState, TemporalSmoother
+from colorizer.runtimes.network import model_fingerprint, takes_hints
 from colorizer.films.video_io import (
     MAX_FRAME_PIXELS, Frame, SegmentWriter, VideoReadError, join_segments, probe_video,
     read_frames, remove_quietly)
@@ -71,13 +72,6 @@ class VideoResult:
     seconds: float
 
 
-def _model_fingerprint(model) -> str:
-    digest = hashlib.sha1()
-    for weight in model.weights:
-        digest.update(np.asarray(weight).tobytes())
-    return digest.hexdigest()[:16]
-
-
 def _guidance_fingerprint(hints: Hints, reference: np.ndarray | None, height: int,
                           width: int) -> str | None:
     """A digest of what guides the film (hinted pixels, their frame, the reference), so a run
@@ -98,7 +92,7 @@ def _settings(path: str, model, render_size: int, temporal: str, strength: float
               segment_frames: int, batch_size: int, guidance: str | None = None) -> dict:
     stat = os.stat(path)
     return {"input": os.path.abspath(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "model": _model_fingerprint(model), "render_size": render_size,
+            "model": model_fingerprint(model), "render_size": render_size,
             "temporal": temporal, "strength": strength, "segment_frames": segment_frames,
             "batch_size": batch_size, "guidance": guidance}
 
@@ -185,11 +179,9 @@ def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAUL
     Frames go through the model ``batch_size`` at a time. With a ``tracker``, each frame is
     guided by the hints where the motion has carried them, and with a ``reference`` by its
     colours (the smoother's motion is what the tracker follows); a model that takes hints
-    (:func:`colorizer.model.network.takes_hints`) is fed them, frame by frame, and the
+    (:func:`colorizer.runtimes.network.takes_hints`) is fed them, frame by frame, and the
     solve after it only makes the hinted pixels exact.
     """
-    from colorizer.model.network import takes_hints
-
     smoother = smoother or TemporalSmoother(mode="none")
     feeds_hints = tracker is not None and takes_hints(model)
     batch: list = []

@@ -35,6 +35,7 @@ from colorizer.guided.hints import Hints, hint_pixels
 from colorizer.guided.learned import LEARNED_PRIOR_STRENGTH, hint_input
 from colorizer.guided.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
 from colorizer.guided.propagation import HINT_CONFIDENCE, propagate
+from colorizer.runtimes.network import takes_hints
 
 SOLVE_SIZE = 192
 """The propagation's grid has about SOLVE_SIZE^2 cells (the photo's aspect)."""
@@ -283,8 +284,6 @@ def learned_feed(model, rows: np.ndarray, cols: np.ndarray, hint_ab: np.ndarray,
     Returns:
         ``(hints input (h, w, 3) or None, prior_strength)``.
     """
-    from colorizer.model.network import takes_hints
-
     if not takes_hints(model) or not len(rows):  # a reference alone: propagated as before
         return None, prior_strength
     feed = hint_input(rows, cols, hint_ab, size, small_size)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from colorizer.model.hint_encoding import encode_hints
+
 LEARNED_PRIOR_STRENGTH = 0.1
 """The prior strength of the solve after a hint-taking model (what is left to correct: the
 difference between a hinted pixel's colour and the model's there). Compared on the
@@ -43,7 +45,7 @@ def hint_input(rows: np.ndarray, cols: np.ndarray, hint_ab: np.ndarray,
         small_size: The working size ``(h, w)`` the model sees.
 
     Returns:
-        ``(h, w, 3)`` float32 (see :func:`colorizer.model.hints.encode_hints`): in each
+        ``(h, w, 3)`` float32 (see :func:`colorizer.model.hint_encoding.encode_hints`): in each
         working-size pixel holding hints, their mean ab and a mask of 1; zeros elsewhere (no
         hints at all: the automatic colour).
     """
@@ -55,8 +57,6 @@ def hint_input(rows: np.ndarray, cols: np.ndarray, hint_ab: np.ndarray,
         for channel in range(2):
             ab_sum[:, channel] = np.bincount(cells, hint_ab[:, channel], small_h * small_w)
         count = np.bincount(cells, minlength=small_h * small_w).astype(np.float64)
-    from colorizer.model.hints import encode_hints  # Keras, only when a model takes hints
-
     mask = count > 0
     mean = np.zeros_like(ab_sum)
     mean[mask] = ab_sum[mask] / count[mask, None]

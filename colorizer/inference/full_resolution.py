@@ -29,6 +29,7 @@ import numpy as np
 from colorizer.color import (
     LUMINANCE_WEIGHTS, linear_to_srgb, luminance_to_lightness, srgb_to_linear)
 from colorizer.gamut_mapping import lab_to_linear_in_gamut, max_chroma_table
+from colorizer.runtimes.network import predict_ab
 
 DEFAULT_RENDER_SIZE = 224
 """The model's working size: its input has about render_size^2 pixels (it trained at 224)."""
@@ -185,14 +186,10 @@ def model_input(lightness: np.ndarray, render_size: int = DEFAULT_RENDER_SIZE) -
 def predict_ab_batch(model, batch: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
     """ab ``(N, h, w, 2)`` for a batch of working-size L ``(N, h, w, 1)``.
 
-    A model that takes colour hints (:func:`colorizer.model.network.takes_hints`) gets
+    A model that takes colour hints (:func:`colorizer.runtimes.network.takes_hints`) gets
     ``hints`` ``(N, h, w, 3)`` beside L, or none (all zeros: its automatic colour).
     """
-    from colorizer.model.network import model_inputs
-
-    feed = model_inputs(model, np.asarray(batch, np.float32),
-                        None if hints is None else np.asarray(hints, np.float32))
-    return np.asarray(model.predict_on_batch(feed), np.float32)
+    return predict_ab(model, batch, hints)
 
 
 def merge_lightness_ab(lightness: np.ndarray, ab_small: np.ndarray, *,

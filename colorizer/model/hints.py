@@ -23,48 +23,19 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from colorizer.color import AB_RANGE
+from colorizer.model.hint_encoding import (  # noqa: F401 - the names this module always had
+    HINT_CHANNELS, HINTS_INPUT, encode_hints, no_hints_array)
 
-HINTS_INPUT = "hints"
-"""Name of the hints input (``model.inputs[1]``); its presence tells a hint-taking model."""
-HINT_CHANNELS = 3
-"""Hinted a and b (divided by ``AB_RANGE``), then the 0/1 mask."""
 HINT_BRANCH = {1: 16, 2: 32, 4: 64, 8: 64}
 """Filters of the hint branch at each stride (1: full resolution, 8: the encoder's output)."""
 JOIN_STRIDES = (8, 4, 2, 1)
 """Strides at which the hint features join the decoder (those a head reaches)."""
 
 
-def encode_hints(ab, mask, xp=np):
-    """The hints tensor a hint-taking colorizer reads, from hinted ab and a mask.
-
-    Args:
-        ab: ``(..., H, W, 2)`` hinted ab in Lab units (any value where the mask is 0).
-        mask: ``(..., H, W, 1)`` (or ``(..., H, W)``), nonzero where a hint is given.
-        xp: ``numpy`` (default) or ``keras.ops``.
-
-    Returns:
-        ``(..., H, W, 3)`` float32: ``ab / AB_RANGE`` under the mask, 0 elsewhere, and the mask.
-
-    Example:
-        >>> hints = encode_hints(np.full((8, 8, 2), 64.0), np.eye(8)[..., None])
-        >>> float(hints[0, 0, 0]), float(hints[0, 1, 2])
-        (0.5, 0.0)
-    """
-    if xp is np:
-        ab, mask = np.asarray(ab, np.float32), np.asarray(mask, np.float32)
-    else:
-        ab, mask = xp.cast(ab, "float32"), xp.cast(mask, "float32")
-    if len(mask.shape) == len(ab.shape) - 1:
-        mask = xp.expand_dims(mask, -1)
-    mask = xp.minimum(xp.abs(xp.sign(mask)), 1.0)  # nonzero -> 1, in float32 on both
-    return xp.concatenate([ab * mask / np.float32(AB_RANGE), mask], axis=-1)
-
-
 def no_hints(lightness):
     """All-zero hints for a batch of L ``(..., H, W, 1)``: the automatic colour."""
     if isinstance(lightness, np.ndarray):
-        return np.zeros(lightness.shape[:-1] + (HINT_CHANNELS,), np.float32)
+        return no_hints_array(lightness)
     shape = keras.ops.shape(lightness)
     return keras.ops.zeros(tuple(shape[:-1]) + (HINT_CHANNELS,), "float32")
 

@@ -38,8 +38,8 @@ from colorizer.color import AB_RANGE
 from colorizer.gamut import load_gamut_bins
 from colorizer.model.classification import (
     DEFAULT_TEMPERATURE, LOGITS_STRIDE, AnnealedMeanDecoding)
-from colorizer.model.hints import (
-    HINT_CHANNELS, HINTS_INPUT, JOIN_STRIDES, hint_features, join_hints, no_hints)
+from colorizer.model.hint_encoding import HINT_CHANNELS, HINTS_INPUT
+from colorizer.model.hints import JOIN_STRIDES, hint_features, join_hints, no_hints
 from colorizer.model.layers import BilinearUpsampling, LightnessToImageNetRGB
 from colorizer.model.pretrained import DENSENET_NOTOP_FILE, pretrained_weights
 
@@ -53,6 +53,8 @@ HEADS = ("regression", "classification")
 """``regression``: the paper's tanh ab output, MSE. ``classification``: Zhang et al.'s bins."""
 LOGITS_LAYER = "ab_logits"
 """The classification head's logits layer; its presence tells a model's head."""
+AB_LAYER = "ab"
+"""The last layer, ab out (the regression head's ``Rescaling``: ``tanh * 128 * colour gain``)."""
 DECODE_LAYER = "ab_decode"
 """The classification head's annealed-mean layer (holds the temperature)."""
 ENCODER_WEIGHTS_HINT = (
@@ -93,14 +95,14 @@ def _regression_head(x):
     x = keras.layers.Conv2D(2, 3, padding="same", name="ab_conv")(x)
     # tanh and the scale run in float32 so mixed precision never rounds the colours.
     x = keras.layers.Activation("tanh", dtype="float32", name="ab_tanh")(x)
-    return keras.layers.Rescaling(AB_RANGE, dtype="float32", name="ab")(x)
+    return keras.layers.Rescaling(AB_RANGE, dtype="float32", name=AB_LAYER)(x)
 
 
 def _classification_head(x, bins: np.ndarray, temperature: float):
     # Logits and their softmax in float32: 262 classes in float16 would lose the small ones.
     logits = keras.layers.Conv2D(len(bins), 1, dtype="float32", name=LOGITS_LAYER)(x)
     ab = AnnealedMeanDecoding(bins, temperature, dtype="float32", name=DECODE_LAYER)(logits)
-    return BilinearUpsampling(CLASSIFICATION_STRIDE, dtype="float32", name="ab")(ab)
+    return BilinearUpsampling(CLASSIFICATION_STRIDE, dtype="float32", name=AB_LAYER)(ab)
 
 
 def build_colorizer(
@@ -302,6 +304,14 @@ def set_temperature(model: keras.Model, temperature: float) -> None:
     model.get_layer(DECODE_LAYER).temperature.assign(float(temperature))
 
 
+def temperature_of(model: keras.Model) -> float:
+    """A classification colorizer's annealed-mean temperature."""
+    if head_of(model) != "classification":
+        raise ValueError("only a colorizer with the classification head has a temperature; "
+                         "this one is a regression model")
+    return float(keras.ops.convert_to_numpy(model.get_layer(DECODE_LAYER).temperature))
+
+
 def set_encoder_trainable(model: keras.Model, trainable: bool) -> None:
     """Freezes or unfreezes the encoder; recompile the model afterwards."""
     model.get_layer("encoder").trainable = trainable
@@ -350,7 +360,7 @@ def scale_colour(model: keras.Model, factor: float) -> keras.Model:
     if not factor > 0:
         raise ValueError(f"the colour factor must be positive, got {factor}")
     config = model.get_config()
-    scaled = [layer for layer in config["layers"] if layer["name"] == "ab"]
+    scaled = [layer for layer in config["layers"] if layer["name"] == AB_LAYER]
     if not scaled or scaled[0]["class_name"] != "Rescaling":
         raise ValueError("only a regression colorizer (final Rescaling layer 'ab') can be scaled")
     scaled[0]["config"]["scale"] = float(scaled[0]["config"]["scale"]) * factor

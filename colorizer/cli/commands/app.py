@@ -14,7 +14,9 @@ def register(subparsers) -> None:
                     "the app stops (Ctrl+C). Needs the app extra: pip install "
                     "\"colorizer[app]\".",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model", required=True, help="a .keras model file")
+    parser.add_argument("--model", required=True,
+                        help="a .keras model file, or a file `colorizer export` wrote (.onnx, "
+                             ".tflite, a SavedModel folder)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on; the default serves this machine only, "
                              "0.0.0.0 serves the whole network")
@@ -25,6 +27,13 @@ def register(subparsers) -> None:
     parser.add_argument("--max-megapixels", type=float, default=50.0,
                         help="photos with more pixels are refused with a message")
     parser.set_defaults(run=run)
+
+
+def runs_without_keras(args) -> bool:
+    """An exported ``--model`` (ONNX, LiteRT) runs with no Keras, TensorFlow or JAX."""
+    from colorizer.runtimes.files import runs_without_keras as exported
+
+    return exported(args.model)
 
 
 def run(args) -> int:

@@ -23,7 +23,9 @@ def register(subparsers) -> None:
                         help="image or video files, folders or http(s) URLs")
     parser.add_argument("--model", required=True,
                         help="a .keras model file (from `colorizer train`, or the weak "
-                             "runs/demo/model.keras that `colorizer demo` writes)")
+                             "runs/demo/model.keras that `colorizer demo` writes), or a file "
+                             "`colorizer export` wrote (.onnx, .tflite, a SavedModel folder), "
+                             "which runs without TensorFlow, JAX or Keras")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--render-size", type=int, default=224,
                         help="the model's working size, a multiple of 32: the model sees about "
@@ -66,11 +68,18 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def runs_without_keras(args) -> bool:
+    """An exported ``--model`` (ONNX, LiteRT) runs with no Keras, TensorFlow or JAX."""
+    from colorizer.runtimes.files import runs_without_keras as exported
+
+    return exported(args.model)
+
+
 def run(args) -> int:
     from colorizer.errors import ColorizerError
     from colorizer.batches.batch import colorize_inputs
     from colorizer.inference.full_resolution import working_size
-    from colorizer.model.network import load_colorizer, set_temperature
+    from colorizer.runtimes.network import load_colorizer, set_temperature
 
     working_size(1, 1, args.render_size)  # a bad value fails before the model loads
     if args.batch_size < 1:

@@ -16,7 +16,8 @@ def register(subparsers) -> None:
                     "colorized images and figures into --out. The same model and data give "
                     "the same numbers.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model", required=True, help="a .keras model file")
+    parser.add_argument("--model", required=True,
+                        help="a .keras model file, or a file `colorizer export` wrote")
     parser.add_argument("--data", required=True,
                         help="a prepared dataset's TFRecord shards (folder or glob; a folder "
                              "holding one, such as data/pets for data/pets/shards, is found), or "

@@ -1,0 +1,48 @@
+"""``colorizer export``: a trained model written for ONNX Runtime, LiteRT or TF Serving."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="write a model for ONNX Runtime, LiteRT or TF Serving (no TensorFlow "
+                       "needed to colorize with it)",
+        description="Writes a .keras colorizer as ONNX (ONNX Runtime: `pip install "
+                    "\"colorizer[onnx]\"`, no TensorFlow, JAX or Keras), LiteRT (.tflite: "
+                    "phones and `pip install \"colorizer[litert]\"`) or a TensorFlow SavedModel "
+                    "folder (TF Serving). The file carries what colorize needs (head, hints "
+                    "input, colour gain or temperature, working size), so `colorizer colorize "
+                    "--model FILE` and `colorizer app --model FILE` take it as they take the "
+                    ".keras file. Before the file is put in place it is loaded by its runtime "
+                    "and must colour a test photo within 1.0 ab of the Keras model. Exporting "
+                    "needs TensorFlow, and for ONNX `pip install \"colorizer[export]\"`.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", required=True, help="the .keras model file to export")
+    parser.add_argument("--format", required=True, choices=("onnx", "litert", "saved_model"),
+                        help="onnx: ONNX Runtime on any machine; litert: a .tflite file; "
+                             "saved_model: a folder for TF Serving")
+    parser.add_argument("--out", help="file (folder for saved_model) to write; default: beside "
+                                      "the model, best.keras -> best.onnx, best.tflite, "
+                                      "best_saved_model")
+    parser.add_argument("--temperature", type=float,
+                        help="a classification model's temperature, fixed in the file "
+                             "(default: the one saved with it)")
+    parser.add_argument("--precision", choices=("float32", "float16"), default="float32",
+                        help="litert only: float16 halves the file (weights in half "
+                             "precision, computed in float32)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from colorizer.export.exporter import export_colorizer
+
+    result = export_colorizer(args.model, args.format, args.out, temperature=args.temperature,
+                              precision=args.precision)
+    info = result.info
+    setting = (f"temperature {info.temperature:.2f}" if info.head == "classification"
+               else f"colour gain {info.colour_gain:g}")
+    print(f"wrote {result.path}: {info.head} head, {setting}, "
+          f"{'takes hints' if info.takes_hints else 'no hints input'}; its colour is within "
+          f"{info.max_ab_difference:g} ab of the Keras model's on the test photo")
+    return 0

@@ -1,0 +1,200 @@
+"""``export_colorizer``: one Keras colorizer in, one checked file for another runtime out.
+
+    best.keras -> Keras model (temperature set, if asked) -> network written to a temporary
+      name beside the output -> metadata kept in it -> loaded by its runtime -> ab compared
+      with Keras' on a test photo -> renamed onto the output (never half a file)
+
+The check refuses a file whose colour differs from the Keras model's by more than
+:data:`MAX_AB_DIFFERENCE` (ab units, over every pixel of the test photo), and the measured
+difference is kept in the file's metadata.
+
+Example:
+    >>> result = export_colorizer("runs/pets/best.keras", "litert")
+    >>> result.path
+    'runs/pets/best.tflite'
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+
+import numpy as np
+
+from colorizer import __version__
+from colorizer.export.formats import WRITERS, remove
+from colorizer.model.hint_encoding import encode_hints
+from colorizer.runtimes.files import KERAS, NotAModelError, model_kind
+from colorizer.runtimes.metadata import FORMATS, LIGHTNESS_INPUT, ExportInfo
+from colorizer.runtimes.network import load_colorizer, predict_ab
+
+MAX_AB_DIFFERENCE = {"float32": 1.0, "float16": 1.0}
+"""The largest ab difference from the Keras model an export may show on the test photo."""
+PRECISIONS = ("float32", "float16")
+CHECK_SIZE = (224, 288)
+"""The test photo's (height, width): a working size, not square, so free sizes are tried."""
+SUFFIXES = {"onnx": ".onnx", "litert": ".tflite", "saved_model": "_saved_model"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_colorizer` wrote: its path and its metadata."""
+
+    path: str
+    info: ExportInfo
+
+
+def default_output(model_path: str, fmt: str) -> str:
+    """``best.keras`` -> ``best.onnx``, ``best.tflite`` or the folder ``best_saved_model``."""
+    return os.path.splitext(os.fspath(model_path))[0] + SUFFIXES[fmt]
+
+
+def export_colorizer(model, fmt: str, out: str | os.PathLike | None = None, *,
+                     temperature: float | None = None, precision: str = "float32",
+                     check: bool = True) -> ExportResult:
+    """Exports a Keras colorizer to ONNX, LiteRT or a SavedModel, checked against Keras.
+
+    Args:
+        model: A ``.keras`` file or a loaded Keras colorizer (either head, hints or not).
+        fmt: ``"onnx"``, ``"litert"`` or ``"saved_model"``.
+        out: The file (or folder, for a SavedModel) to write; by default beside the ``.keras``
+            file (see :func:`default_output`). An existing one is replaced, atomically.
+        temperature: A classification model's temperature to bake in (default: its own).
+        precision: ``"float16"`` halves a LiteRT file's weights; float32 otherwise.
+        check: Load the file with its runtime and compare its colour with Keras' (the
+            runtime must be installed).
+
+    Returns:
+        The path written and the metadata kept in it.
+
+    Raises:
+        ValueError: A bad format or precision, a model that is not a colorizer, or a file
+            whose colour strays from Keras' beyond :data:`MAX_AB_DIFFERENCE`.
+        ModuleNotFoundError: An exporter or runtime is missing (the message says what to
+            install).
+    """
+    from colorizer.model.network import (
+        AB_LAYER, head_of, load_colorizer as load_keras, set_temperature, takes_hints,
+        temperature_of)
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if precision not in PRECISIONS or (precision != "float32" and fmt != "litert"):
+        raise ValueError(f"precision {precision!r}: float32 for every format, float16 for "
+                         "litert only")
+    source = None
+    if isinstance(model, (str, os.PathLike)):
+        source = os.fspath(model)
+        kind = model_kind(source)  # says what a wrong file is, in one line
+        if kind != KERAS:
+            raise NotAModelError(f"{source} is an exported {kind} model already; export the "
+                                 ".keras file it came from")
+        model = load_keras(source)
+    if out is None:
+        if source is None:
+            raise ValueError("give `out` when exporting a model held in memory")
+        out = default_output(source, fmt)
+    out = os.path.abspath(os.fspath(out))
+    head, hints = head_of(model), takes_hints(model)
+    restore = None
+    if temperature is not None:
+        restore = temperature_of(model)  # a regression model is refused here, clearly
+        set_temperature(model, temperature)
+    try:
+        info = ExportInfo(
+            format=fmt, head=head, takes_hints=hints,
+            inputs=(LIGHTNESS_INPUT, "hints") if hints else (LIGHTNESS_INPUT,),
+            colour_gain=_colour_gain(model, AB_LAYER) if head == "regression" else None,
+            temperature=temperature_of(model) if head == "classification" else None,
+            precision=precision, source=os.path.basename(source) if source else None,
+            versions=_versions())
+        return _write_checked(model, fmt, out, info, check)
+    finally:
+        if restore is not None:
+            set_temperature(model, restore)
+
+
+def _write_checked(model, fmt: str, out: str, info: ExportInfo, check: bool) -> ExportResult:
+    write, keep_metadata = WRITERS[fmt]
+    # Keras' exporters trace a model that has run once; a freshly loaded one has not.
+    predict_ab(model, np.zeros((1, 32, 32, 1), np.float32))
+    folder, name = os.path.split(out)
+    os.makedirs(folder, exist_ok=True)
+    extension = SUFFIXES[fmt] if fmt != "saved_model" else ""  # a folder needs none
+    temporary = os.path.join(folder, f".tmp-{secrets.token_hex(6)}-{name}{extension}")
+    try:
+        if fmt == "litert":
+            write(model, temporary, info.precision)
+        else:
+            write(model, temporary)
+        keep_metadata(temporary, info.to_json())
+        if check:
+            difference = check_difference(model, load_colorizer(temporary))
+            info = dataclasses.replace(info, max_ab_difference=round(difference, 4))
+            if difference > MAX_AB_DIFFERENCE[info.precision]:
+                raise ValueError(
+                    f"the {fmt} file colours the test photo up to {difference:.2f} ab away from "
+                    f"the Keras model (at most {MAX_AB_DIFFERENCE[info.precision]} allowed); "
+                    "it was not written")
+            keep_metadata(temporary, info.to_json())
+        _replace(temporary, out)
+    finally:
+        remove(temporary)
+    return ExportResult(out, info)
+
+
+def check_lightness(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A photo-like L ``(1, h, w, 1)``: smooth shapes, edges and grain, all of L's range."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    lightness = 50 + 30 * np.sin(x / 17.0) * np.cos(y / 23.0)
+    for _ in range(6):  # discs with hard edges, as objects have
+        cy, cx, r = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(10, 60)
+        lightness = np.where((y - cy) ** 2 + (x - cx) ** 2 < r * r, rng.uniform(0, 100), lightness)
+    lightness = lightness + rng.normal(0, 3, lightness.shape)
+    return np.clip(lightness, 0, 100).astype(np.float32)[None, ..., None]
+
+
+def check_hints(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Five 5x5 colour hints ``(1, h, w, 3)`` for the test photo."""
+    rng = np.random.default_rng(seed + 1)
+    ab, mask = np.zeros((height, width, 2), np.float32), np.zeros((height, width, 1), np.float32)
+    for _ in range(5):
+        row, col = rng.integers(0, height - 5), rng.integers(0, width - 5)
+        ab[row:row + 5, col:col + 5] = rng.uniform(-60, 60, 2)
+        mask[row:row + 5, col:col + 5] = 1
+    return encode_hints(ab, mask)[None]
+
+
+def check_difference(keras_model, exported) -> float:
+    """The largest ab difference between two colorizers on the test photo (with hints, for
+    a model that takes them)."""
+    lightness = check_lightness(*CHECK_SIZE)
+    hints = check_hints(*CHECK_SIZE) if exported.info.takes_hints else None
+    expected = predict_ab(keras_model, lightness, hints)
+    return float(np.max(np.abs(predict_ab(exported, lightness, hints) - expected)))
+
+
+def _colour_gain(model, layer_name: str) -> float:
+    from colorizer.color import AB_RANGE
+
+    return round(float(model.get_layer(layer_name).get_config()["scale"]) / AB_RANGE, 6)
+
+
+def _versions() -> dict:
+    import keras
+
+    return {"colorizer": __version__, "keras": keras.__version__,
+            "backend": keras.backend.backend()}
+
+
+def _replace(temporary: str, out: str) -> None:
+    """Puts ``temporary`` at ``out``: a rename for a file; for a folder, the old one moved
+    aside first and removed after, so ``out`` is never half-written."""
+    if os.path.isdir(temporary) and os.path.exists(out):
+        aside = f"{out}.old-{secrets.token_hex(4)}"
+        os.replace(out, aside)
+        os.replace(temporary, out)
+        remove(aside)
+    else:
+        os.replace(temporary, out)

@@ -1,0 +1,145 @@
+"""``colorizer export``: each format colours held-out photos as the Keras model does (within
+1.0 ab at the working size), carries its colour setting and what colorize needs, replaces an
+old file atomically, and refuses wrong input in one line."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from colorizer.data.images import read_rgb
+from colorizer.data.samples import HOLDOUT_PHOTOS, available
+from colorizer.export.exporter import default_output, export_colorizer
+from colorizer.inference.full_resolution import colorize_photo, image_lightness, model_input
+from colorizer.model.network import load_colorizer as load_keras
+from colorizer.model.network import scale_colour, temperature_of
+from colorizer.runtimes.network import load_colorizer, predict_ab
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def held_out() -> list[np.ndarray]:
+    return [read_rgb(path) for path in available(HOLDOUT_PHOTOS)]
+
+
+def _largest_ab_difference(keras_model, exported, photos) -> float:
+    worst = 0.0
+    for photo in photos:
+        lightness = model_input(image_lightness(photo))[None]
+        hints = None
+        if exported.info.takes_hints:  # a hint on each photo, where the network can see it
+            hints = np.zeros(lightness.shape[:3] + (3,), np.float32)
+            hints[0, 40:48, 60:68] = (0.4, -0.3, 1.0)
+        difference = predict_ab(exported, lightness, hints) - predict_ab(keras_model, lightness,
+                                                                         hints)
+        worst = max(worst, float(np.abs(difference).max()))
+    return worst
+
+
+@pytest.mark.parametrize("name", ["regression.onnx", "regression.tflite",
+                                  "regression_saved_model", "hints.onnx", "hints.tflite",
+                                  "classification.onnx", "classification.tflite"])
+def test_each_export_colours_held_out_photos_as_keras_does(exported, held_out, name):
+    kind = name.split(".")[0].split("_")[0]
+    keras_model = load_keras(exported[f"{kind}.keras"])
+    model = load_colorizer(exported[name])
+    assert _largest_ab_difference(keras_model, model, held_out) <= 1.0
+    assert model.info.max_ab_difference <= 1.0  # and the export's own check said so
+    # The whole photo path agrees too: full size, L kept, the same colours to a level or two.
+    photo = held_out[0]
+    with_keras = colorize_photo(keras_model, photo).astype(int)
+    with_export = colorize_photo(model, photo).astype(int)
+    assert np.abs(with_keras - with_export).max() <= 2
+
+
+def test_colour_gain_and_temperature_travel_in_the_file(exported, held_out, tmp_path):
+    vivid = scale_colour(load_keras(exported["regression.keras"]), 1.3)
+    result = export_colorizer(vivid, "onnx", tmp_path / "vivid.onnx")
+    assert result.info.colour_gain == pytest.approx(1.3)
+    assert _largest_ab_difference(vivid, load_colorizer(result.path), held_out) <= 1.0
+
+    classifier = load_keras(exported["classification.keras"])
+    default = temperature_of(classifier)
+    cold = export_colorizer(classifier, "litert", tmp_path / "cold.tflite", temperature=0.05)
+    assert cold.info.temperature == pytest.approx(0.05)
+    assert temperature_of(classifier) == pytest.approx(default)  # the model is left as it was
+    lightness = model_input(image_lightness(held_out[1]))[None]
+    cold_model = load_colorizer(cold.path)
+    warm_model = load_colorizer(exported["classification.tflite"])
+    assert np.abs(predict_ab(cold_model, lightness) - predict_ab(warm_model, lightness)).max() > 1
+    from colorizer.model.network import set_temperature
+
+    set_temperature(classifier, 0.05)
+    assert np.abs(predict_ab(cold_model, lightness)
+                  - predict_ab(classifier, lightness)).max() <= 1.0
+    with pytest.raises(ValueError, match="exported with temperature 0.05, fixed in the file"):
+        from colorizer.runtimes.network import set_temperature as set_any
+
+        set_any(cold_model, 0.5)
+
+
+def test_float16_litert_halves_the_file_and_stays_close(exported, held_out, tmp_path):
+    keras_model = load_keras(exported["regression.keras"])
+    half = export_colorizer(keras_model, "litert", tmp_path / "half.tflite", precision="float16")
+    assert half.info.precision == "float16"
+    assert os.path.getsize(half.path) < 0.6 * os.path.getsize(exported["regression.tflite"])
+    assert _largest_ab_difference(keras_model, load_colorizer(half.path), held_out) <= 1.0
+    with pytest.raises(ValueError, match="float16 for litert only"):
+        export_colorizer(keras_model, "onnx", tmp_path / "x.onnx", precision="float16")
+
+
+def test_an_export_replaces_the_old_file_whole(exported, tmp_path):
+    source = tmp_path / "best.keras"
+    source.write_bytes(open(exported["hints.keras"], "rb").read())
+    for fmt in ("onnx", "saved_model"):
+        out = default_output(str(source), fmt)
+        assert out == str(tmp_path / ("best.onnx" if fmt == "onnx" else "best_saved_model"))
+        first = export_colorizer(str(source), fmt)
+        second = export_colorizer(str(source), fmt)  # over the first
+        assert first.path == second.path == out
+        assert load_colorizer(out).info.takes_hints
+    assert sorted(os.listdir(tmp_path)) == ["best.keras", "best.onnx", "best_saved_model"]
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "colorizer", *args], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
+
+
+def test_the_export_command_and_colorize_with_its_file(exported, tmp_path):
+    source = tmp_path / "best.keras"
+    source.write_bytes(open(exported["regression.keras"], "rb").read())
+    done = _cli("export", "--model", str(source), "--format", "onnx")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"wrote {tmp_path / 'best.onnx'}: regression head, colour gain 1" in done.stdout
+    photo = available(HOLDOUT_PHOTOS)[1]
+    for model in ("best.keras", "best.onnx"):
+        done = _cli("colorize", "--model", str(tmp_path / model), "--out",
+                    str(tmp_path / model.replace(".", "_")), photo)
+        assert done.returncode == 0, done.stderr[-2000:]
+    name = os.path.basename(photo)
+    by_keras = read_rgb(str(tmp_path / "best_keras" / name)).astype(int)
+    by_onnx = read_rgb(str(tmp_path / "best_onnx" / name)).astype(int)
+    assert np.abs(by_keras - by_onnx).max() <= 2
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--model", "README.md", "--format", "onnx"], "README.md is not a model file"),
+    (["--model", "{regression.onnx}", "--format", "litert"], "is an exported onnx model "
+                                                              "already; export the .keras"),
+    (["--model", "{regression.keras}", "--format", "onnx", "--precision", "float16"],
+     "float16 for litert only"),
+    (["--model", "{regression.keras}", "--format", "litert", "--temperature", "0.3"],
+     "only a colorizer with the classification head has a temperature"),
+])
+def test_the_export_command_refuses_wrong_input_in_one_line(exported, tmp_path, args, words):
+    args = [exported[arg[1:-1]] if arg.startswith("{") else arg for arg in args]
+    done = _cli("export", *args, "--out", str(tmp_path / "out.file"))
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("colorizer export")]
+    assert len(errors) == 1 and words in errors[0], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and os.listdir(tmp_path) == []

@@ -101,11 +101,16 @@ def export_colorizer(model, fmt: str, out: str | os.PathLike | None = None, *,
         restore = temperature_of(model)  # a regression model is refused here, clearly
         set_temperature(model, temperature)
     try:
+        if keras_backend() != "tensorflow":
+            # Keras traces a JAX model for export with symbolic sizes its ops refuse: the same
+            # model, saved, exports on TensorFlow instead, in a process of its own.
+            return _export_on_tensorflow(model, source if restore is None else None, fmt, out,
+                                         precision, check)
         info = ExportInfo(
             format=fmt, head=head, takes_hints=hints,
             inputs=(LIGHTNESS_INPUT, "hints") if hints else (LIGHTNESS_INPUT,),
             colour_gain=_colour_gain(model, AB_LAYER) if head == "regression" else None,
-            temperature=temperature_of(model) if head == "classification" else None,
+            temperature=round(temperature_of(model), 6) if head == "classification" else None,
             precision=precision, source=os.path.basename(source) if source else None,
             versions=_versions())
         return _write_checked(model, fmt, out, info, check)
@@ -141,6 +146,41 @@ def _write_checked(model, fmt: str, out: str, info: ExportInfo, check: bool) -> 
     finally:
         remove(temporary)
     return ExportResult(out, info)
+
+
+def _export_on_tensorflow(model, source, fmt, out, precision, check):
+    import subprocess
+    import sys
+    import tempfile
+
+    from colorizer.fileio import save_model
+
+    with tempfile.TemporaryDirectory(prefix="colorizer-export-") as folder:
+        if source is None:  # what is in memory, as it is now (its temperature set)
+            source = os.path.join(folder, "model.keras")
+            save_model(model, source)
+        command = [sys.executable, "-m", "colorizer", "--backend", "tensorflow", "export",
+                   "--model", source, "--format", fmt, "--out", out, "--precision", precision]
+        if not check:
+            command.append("--no-check")
+        done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        reason = [line for line in done.stderr.splitlines() if line.startswith("colorizer")]
+        raise ValueError(f"exporting on TensorFlow failed: "
+                         f"{reason[-1] if reason else done.stderr[-500:]}")
+    exported = load_colorizer(out)
+    if check:  # and against the model of this process, on its own backend
+        difference = check_difference(model, exported)
+        if difference > MAX_AB_DIFFERENCE[precision]:
+            raise ValueError(f"the {fmt} file written on TensorFlow colours the test photo up "
+                             f"to {difference:.2f} ab away from this {keras_backend()} model")
+    return ExportResult(out, exported.info)
+
+
+def keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
 
 
 def check_lightness(height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -143,3 +143,18 @@ def test_the_export_command_refuses_wrong_input_in_one_line(exported, tmp_path, 
     errors = [line for line in done.stderr.splitlines() if line.startswith("colorizer export")]
     assert len(errors) == 1 and words in errors[0], done.stderr[-2000:]
     assert "Traceback" not in done.stderr and os.listdir(tmp_path) == []
+
+
+@pytest.mark.backends
+def test_a_model_in_memory_exports_on_either_backend(exported, held_out, tmp_path):
+    """On JAX the file is written by TensorFlow in a process of its own, from the model as it
+    is in memory, and checked against that model."""
+    from colorizer.model.network import set_temperature
+
+    classifier = load_keras(exported["classification.keras"])
+    set_temperature(classifier, 0.1)
+    result = export_colorizer(classifier, "onnx", tmp_path / "cold.onnx")
+    assert result.info.temperature == pytest.approx(0.1) and result.info.head == "classification"
+    assert _largest_ab_difference(classifier, load_colorizer(result.path), held_out) <= 1.0
+    hints = export_colorizer(load_keras(exported["hints.keras"]), "litert", tmp_path / "h.tflite")
+    assert hints.info.takes_hints and hints.info.max_ab_difference <= 1.0

@@ -31,6 +31,10 @@ def register(subparsers) -> None:
     parser.add_argument("--precision", choices=("float32", "float16"), default="float32",
                         help="litert only: float16 halves the file (weights in half "
                              "precision, computed in float32)")
+    parser.add_argument("--no-check", dest="check", action="store_false",
+                        help="write the file without loading it with its runtime and comparing "
+                             "its colour with the Keras model's (when that runtime is not "
+                             "installed here)")
     parser.set_defaults(run=run)
 
 
@@ -38,11 +42,12 @@ def run(args) -> int:
     from colorizer.export.exporter import export_colorizer
 
     result = export_colorizer(args.model, args.format, args.out, temperature=args.temperature,
-                              precision=args.precision)
+                              precision=args.precision, check=args.check)
     info = result.info
     setting = (f"temperature {info.temperature:.2f}" if info.head == "classification"
                else f"colour gain {info.colour_gain:g}")
+    checked = ("not checked" if info.max_ab_difference is None else f"its colour is within "
+               f"{info.max_ab_difference:g} ab of the Keras model's on the test photo")
     print(f"wrote {result.path}: {info.head} head, {setting}, "
-          f"{'takes hints' if info.takes_hints else 'no hints input'}; its colour is within "
-          f"{info.max_ab_difference:g} ab of the Keras model's on the test photo")
+          f"{'takes hints' if info.takes_hints else 'no hints input'}; {checked}")
     return 0

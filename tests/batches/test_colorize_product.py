@@ -411,7 +411,7 @@ def test_cli_exit_status_and_one_line_errors(model_file, tmp_path, capsys):
     assert "skipped 1" in captured.out and "bad.png" in captured.err
 
     (tmp_path / "wrong.keras").write_bytes(b"not a model")
-    for model, words in ((str(tmp_path / "wrong.keras"), "not a readable colorizer model"),
+    for model, words in ((str(tmp_path / "wrong.keras"), "named like a keras model but does not"),
                          (str(tmp_path / "absent.keras"), "model file not found")):
         assert main(["colorize", "--model", model, "--out", out, str(tmp_path)]) == 1
         err = capsys.readouterr().err

@@ -32,7 +32,7 @@ from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, each_strip, colorize_photo, encode_lab, image_lightness,
     model_input, predict_ab_batch, upscale_ab)
 from colorizer.guided.hints import Hints, hint_pixels
-from colorizer.guided.learned import LEARNED_PRIOR_STRENGTH, hint_input
+from colorizer.guided.learned import LEARNED_PRIOR_STRENGTH, hint_input, reference_hints
 from colorizer.guided.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
 from colorizer.guided.propagation import HINT_CONFIDENCE, propagate
 from colorizer.runtimes.network import takes_hints
@@ -233,7 +233,8 @@ def _as_reference(reference) -> np.ndarray | None:
 
 def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
                     render_size: int = DEFAULT_RENDER_SIZE, solve_size: int = SOLVE_SIZE,
-                    prior_strength: float | None = None) -> np.ndarray:
+                    prior_strength: float | None = None,
+                    reference_as: str = "hints") -> np.ndarray:
     """Colorizes one photo at full resolution, steered by colour hints and/or a reference.
 
     Args:
@@ -247,6 +248,10 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
         prior_strength: How strongly colour fades back to the model's far from hints;
             ``None`` (the default): chosen per photo from the hints, with how much the model's
             colour is trusted at all (:func:`guided_prior`).
+        reference_as: For a model that takes hints: ``"hints"`` feeds the reference's best
+            matches to the network as hints (:func:`colorizer.guided.learned.reference_hints`);
+            ``"propagation"`` spreads its matched colour on top of the model's, as for any
+            other model.
 
     Returns:
         uint8 RGB ``(H, W, 3)``: the input's L everywhere, each hinted pixel the hint's a, b
@@ -265,6 +270,15 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
     rows, cols, hint_ab = hint_pixels(hints, *lightness.shape[:2])
     feed, prior_strength = learned_feed(model, rows, cols, hint_ab, lightness.shape[:2],
                                         small.shape[:2], prior_strength)
+    if reference is not None and takes_hints(model) and reference_as == "hints":
+        # The reference's best matches become hints the network spreads; a person's own
+        # hints win where both fall on one working-size pixel.
+        sampled = reference_hints(small[..., 0], reference)
+        if feed is not None:
+            sampled = np.where(feed[..., 2:] > 0, feed, sampled)
+        feed, reference = sampled, None
+        if prior_strength is None:
+            prior_strength = LEARNED_PRIOR_STRENGTH
     ab_small = predict_ab_batch(model, small[None], None if feed is None else feed[None])[0]
     ab = guided_ab_at(lightness, ab_small, rows, cols, hint_ab, reference,
                       solve_size=solve_size, prior_strength=prior_strength)

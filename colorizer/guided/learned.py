@@ -62,3 +62,48 @@ def hint_input(rows: np.ndarray, cols: np.ndarray, hint_ab: np.ndarray,
     mean[mask] = ab_sum[mask] / count[mask, None]
     return encode_hints(mean.reshape(small_h, small_w, 2),
                         mask.reshape(small_h, small_w, 1)).astype(np.float32)
+
+
+REFERENCE_HINT_GRID = 6
+"""A reference photo fed to a hint-taking model becomes at most ``6 x 6`` hints: in each cell
+of a 6 x 6 grid over the working size, the pixel whose texture and lightness the reference
+matches best (:func:`colorizer.guided.reference.transfer_ab`), with the colour matched there."""
+REFERENCE_HINT_MATCH = 0.5
+"""Only matches at least this confident become hints (1: a perfect match)."""
+
+
+def reference_hints(lightness_small: np.ndarray, reference: np.ndarray,
+                    grid: int = REFERENCE_HINT_GRID,
+                    min_match: float = REFERENCE_HINT_MATCH) -> np.ndarray:
+    """A reference photo's colours as the hints input of a hint-taking model.
+
+    The reference's colour is transferred to the gray photo by lightness and texture (Welsh
+    et al. 2002); its best-matched pixels, one per cell of a coarse grid so that they spread
+    over the photo, are then given to the network as hints, which spreads each over the region
+    it belongs to, as it does a person's.
+
+    Args:
+        lightness_small: ``(h, w)`` L at the model's working size.
+        reference: A colour photo, any size.
+        grid: The grid's cells per side (at most ``grid**2`` hints).
+        min_match: The least match confidence a hint needs.
+
+    Returns:
+        ``(h, w, 3)`` float32 hints (see :func:`colorizer.model.hint_encoding.encode_hints`).
+    """
+    from colorizer.guided.reference import transfer_ab
+
+    height, width = lightness_small.shape
+    ab, match = transfer_ab(lightness_small, reference)
+    mask = np.zeros((height, width), np.float32)
+    rows = np.linspace(0, height, grid + 1).astype(int)
+    cols = np.linspace(0, width, grid + 1).astype(int)
+    for top, bottom in zip(rows[:-1], rows[1:]):
+        for left, right in zip(cols[:-1], cols[1:]):
+            cell = match[top:bottom, left:right]
+            if cell.size == 0:
+                continue
+            y, x = np.unravel_index(int(np.argmax(cell)), cell.shape)
+            if cell[y, x] >= min_match:
+                mask[top + y, left + x] = 1.0
+    return encode_hints(ab, mask[..., None]).astype(np.float32)

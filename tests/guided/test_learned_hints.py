@@ -144,3 +144,40 @@ def test_a_film_feeds_its_tracked_hints_frame_by_frame(tmp_path):
         else:  # the model was fed the hint: green beside it (propagation alone gives blue)
             assert np.median(beside[:, 0]) < -10.0, (index, np.median(beside, axis=0))
     assert os.path.exists(out)
+
+
+def test_a_reference_becomes_spread_out_hints_of_its_matched_colour():
+    from colorizer.guided.learned import REFERENCE_HINT_GRID, reference_hints
+
+    lightness = _photo(48, 64).astype(np.float32) / 255.0 * 100.0
+    ramp = np.linspace(40, 250, 50, dtype=np.float32)[None, :, None]  # smooth, as the photo
+    teal = np.broadcast_to(ramp * np.array([0.2, 1.0, 0.9], np.float32), (40, 50, 3))
+    teal = teal.astype(np.uint8)
+    hints = reference_hints(lightness, teal)
+    mask = hints[..., 2]
+    assert 1 <= mask.sum() <= REFERENCE_HINT_GRID ** 2
+    rows, cols = np.nonzero(mask)
+    # At most one per cell of the grid: spread over the photo, not bunched where it matches.
+    cells = set(zip(rows * REFERENCE_HINT_GRID // 48, cols * REFERENCE_HINT_GRID // 64))
+    assert len(cells) == len(rows)
+    reference_ab = _ab(teal).reshape(-1, 2)
+    for ab in hints[rows, cols, :2] * 128.0:  # each hint is a colour of the reference
+        assert np.min(np.abs(reference_ab - ab).sum(axis=1)) < 0.5
+    assert not hints[mask == 0].any()
+
+
+def test_a_hint_model_takes_a_reference_as_hints_or_propagates_it(echo_model):
+    photo = _photo()
+    reference = np.zeros((60, 80, 3), np.uint8)
+    reference[..., 0], reference[..., 2] = 200, np.linspace(0, 255, 80, dtype=np.uint8)[None]
+    as_hints = colorize_guided(echo_model, photo, reference=reference, render_size=64)
+    propagated = colorize_guided(echo_model, photo, reference=reference, render_size=64,
+                                 reference_as="propagation")
+    automatic = colorize(echo_model, photo, render_size=64)
+    # The echo model paints only what it is fed: fed the reference as hints, it paints colour.
+    assert np.abs(_ab(as_hints)).max() > 5 and np.abs(_ab(automatic)).max() < 1
+    assert np.abs(as_hints.astype(int) - propagated).max() > 2
+    lightness = image_lightness(photo)[..., 0]
+    for rgb in (as_hints, propagated):
+        L = np.asarray(rgb_to_lab(rgb.astype(np.float32) / 255.0))[..., 0]
+        assert np.abs(L - lightness).max() < 0.3

@@ -4,12 +4,11 @@ old file atomically, and refuses wrong input in one line."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from colorizer.cli import main
 from colorizer.data.images import read_rgb
 from colorizer.data.samples import HOLDOUT_PHOTOS, available
 from colorizer.export.exporter import default_output, export_colorizer
@@ -17,8 +16,6 @@ from colorizer.inference.full_resolution import colorize_photo, image_lightness,
 from colorizer.model.network import load_colorizer as load_keras
 from colorizer.model.network import scale_colour, temperature_of
 from colorizer.runtimes.network import load_colorizer, predict_ab
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
@@ -105,22 +102,16 @@ def test_an_export_replaces_the_old_file_whole(exported, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["best.keras", "best.onnx", "best_saved_model"]
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "colorizer", *args], capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": ROOT})
-
-
-def test_the_export_command_and_colorize_with_its_file(exported, tmp_path):
+def test_the_export_command_and_colorize_with_its_file(exported, tmp_path, capsys):
     source = tmp_path / "best.keras"
     source.write_bytes(open(exported["regression.keras"], "rb").read())
-    done = _cli("export", "--model", str(source), "--format", "onnx")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert f"wrote {tmp_path / 'best.onnx'}: regression head, colour gain 1" in done.stdout
+    assert main(["export", "--model", str(source), "--format", "onnx"]) == 0
+    assert f"wrote {tmp_path / 'best.onnx'}: regression head, colour gain 1" in \
+        capsys.readouterr().out
     photo = available(HOLDOUT_PHOTOS)[1]
     for model in ("best.keras", "best.onnx"):
-        done = _cli("colorize", "--model", str(tmp_path / model), "--out",
-                    str(tmp_path / model.replace(".", "_")), photo)
-        assert done.returncode == 0, done.stderr[-2000:]
+        assert main(["colorize", "--model", str(tmp_path / model), "--out",
+                     str(tmp_path / model.replace(".", "_")), photo]) == 0
     name = os.path.basename(photo)
     by_keras = read_rgb(str(tmp_path / "best_keras" / name)).astype(int)
     by_onnx = read_rgb(str(tmp_path / "best_onnx" / name)).astype(int)
@@ -136,13 +127,13 @@ def test_the_export_command_and_colorize_with_its_file(exported, tmp_path):
     (["--model", "{regression.keras}", "--format", "litert", "--temperature", "0.3"],
      "only a colorizer with the classification head has a temperature"),
 ])
-def test_the_export_command_refuses_wrong_input_in_one_line(exported, tmp_path, args, words):
+def test_the_export_command_refuses_wrong_input_in_one_line(exported, tmp_path, capsys, args,
+                                                            words):
     args = [exported[arg[1:-1]] if arg.startswith("{") else arg for arg in args]
-    done = _cli("export", *args, "--out", str(tmp_path / "out.file"))
-    assert done.returncode == 1
-    errors = [line for line in done.stderr.splitlines() if line.startswith("colorizer export")]
-    assert len(errors) == 1 and words in errors[0], done.stderr[-2000:]
-    assert "Traceback" not in done.stderr and os.listdir(tmp_path) == []
+    assert main(["export", *args, "--out", str(tmp_path / "out.file")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("colorizer export: error: ")
+    assert words in err and "Traceback" not in err and os.listdir(tmp_path) == []
 
 
 @pytest.mark.backends

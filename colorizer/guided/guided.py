@@ -234,7 +234,7 @@ def _as_reference(reference) -> np.ndarray | None:
 def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
                     render_size: int = DEFAULT_RENDER_SIZE, solve_size: int = SOLVE_SIZE,
                     prior_strength: float | None = None,
-                    reference_as: str = "hints") -> np.ndarray:
+                    reference_as: str = "propagation") -> np.ndarray:
     """Colorizes one photo at full resolution, steered by colour hints and/or a reference.
 
     Args:
@@ -248,10 +248,13 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
         prior_strength: How strongly colour fades back to the model's far from hints;
             ``None`` (the default): chosen per photo from the hints, with how much the model's
             colour is trusted at all (:func:`guided_prior`).
-        reference_as: For a model that takes hints: ``"hints"`` feeds the reference's best
-            matches to the network as hints (:func:`colorizer.guided.learned.reference_hints`);
-            ``"propagation"`` spreads its matched colour on top of the model's, as for any
-            other model.
+        reference_as: For a model that takes hints: ``"propagation"`` (the default) spreads
+            the reference's matched colour on top of the model's, as for any other model;
+            ``"hints"`` feeds its best matches to the network as hints
+            (:func:`colorizer.guided.learned.reference_hints`). Measured on 30 held-out cats
+            and dogs (``benchmarks/learned_reference.json``): with a second view of the same
+            scene, propagation gave ab RMSE 9.06 and hints 13.91; with a photo of the same
+            breed, propagation 21.27 (worse than gray, 16.36) and hints 14.62.
 
     Returns:
         uint8 RGB ``(H, W, 3)``: the input's L everywhere, each hinted pixel the hint's a, b
@@ -270,6 +273,8 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
     rows, cols, hint_ab = hint_pixels(hints, *lightness.shape[:2])
     feed, prior_strength = learned_feed(model, rows, cols, hint_ab, lightness.shape[:2],
                                         small.shape[:2], prior_strength)
+    if reference_as not in ("propagation", "hints"):
+        raise ValueError(f"reference_as must be 'propagation' or 'hints', got {reference_as!r}")
     if reference is not None and takes_hints(model) and reference_as == "hints":
         # The reference's best matches become hints the network spreads; a person's own
         # hints win where both fall on one working-size pixel.

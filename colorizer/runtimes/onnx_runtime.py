@@ -38,6 +38,9 @@ class OnnxColorizer(ExportedColorizer):
             raise ModuleNotFoundError(INSTALL, name="onnxruntime") from error
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # its warnings are about graph rewrites, not the user's
+        # Its threads wait for work by spinning, after every run: the full-size merge that
+        # follows the network (NumPy and OpenCV on every core) would share the cores with them.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = onnxruntime.InferenceSession(path, options,
                                                    providers=["CPUExecutionProvider"])

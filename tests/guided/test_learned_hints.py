@@ -170,9 +170,9 @@ def test_a_hint_model_takes_a_reference_as_hints_or_propagates_it(echo_model):
     photo = _photo()
     reference = np.zeros((60, 80, 3), np.uint8)
     reference[..., 0], reference[..., 2] = 200, np.linspace(0, 255, 80, dtype=np.uint8)[None]
-    as_hints = colorize_guided(echo_model, photo, reference=reference, render_size=64)
-    propagated = colorize_guided(echo_model, photo, reference=reference, render_size=64,
-                                 reference_as="propagation")
+    as_hints = colorize_guided(echo_model, photo, reference=reference, render_size=64,
+                               reference_as="hints")
+    propagated = colorize_guided(echo_model, photo, reference=reference, render_size=64)
     automatic = colorize(echo_model, photo, render_size=64)
     # The echo model paints only what it is fed: fed the reference as hints, it paints colour.
     assert np.abs(_ab(as_hints)).max() > 5 and np.abs(_ab(automatic)).max() < 1
@@ -181,3 +181,5 @@ def test_a_hint_model_takes_a_reference_as_hints_or_propagates_it(echo_model):
     for rgb in (as_hints, propagated):
         L = np.asarray(rgb_to_lab(rgb.astype(np.float32) / 255.0))[..., 0]
         assert np.abs(L - lightness).max() < 0.3
+    with pytest.raises(ValueError, match="reference_as must be"):
+        colorize_guided(echo_model, photo, reference=reference, reference_as="both")

@@ -196,6 +196,31 @@ def figure(results: dict, path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def preview_timing(models: dict, repeats: int = 15) -> dict:
+    """Median seconds of the web app's preview per edit (``colorizer.app.guided.preview``) of a
+    256 x 256 photo with 3 colour points, for each model."""
+    from colorizer.app.guided import preview
+    from colorizer.data.images import read_rgb
+    from colorizer.data.samples import sample_path
+
+    import cv2
+
+    photo = cv2.resize(read_rgb(sample_path("skimage:chelsea.png")), (256, 256),
+                       interpolation=cv2.INTER_AREA)
+    points = [(40, 60, "#aa3322"), (200, 90, "#2a7f3a"), (128, 200, "#3355cc")]
+    results = {}
+    for name, model in models.items():
+        preview(model, photo, points, None)  # the first run builds the model's graph
+        seconds = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            preview(model, photo, points, None)
+            seconds.append(time.perf_counter() - began)
+        results[f"{name} preview seconds (256 px, 3 points, median)"] = round(
+            statistics.median(seconds), 3)
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", required=True, help="the photo folder the models trained on")
@@ -206,12 +231,23 @@ def main(argv=None) -> int:
                         help="validation photos on which the solve's strength is compared")
     parser.add_argument("--out", default=os.path.join(HERE, "learned_hints.json"))
     parser.add_argument("--figure", default=None)
+    parser.add_argument("--preview-only", action="store_true",
+                        help="measure only the web app's preview time, into the --out JSON")
     args = parser.parse_args(argv)
 
     from colorizer.model.network import load_colorizer
 
     models = {"learned": load_colorizer(args.hints_model),
               "guided": load_colorizer(args.auto_model)}
+    if args.preview_only:
+        with open(args.out, encoding="utf-8") as file:
+            results = json.load(file)
+        results["preview"] = preview_timing(models)
+        with open(args.out, "w", encoding="utf-8") as file:
+            json.dump(results, file, indent=1)
+            file.write("\n")
+        print(json.dumps(results["preview"], indent=1))
+        return 0
     started = time.time()
     results = {"count": args.count, "draws": DRAWS, "patch": PATCH, "ks": list(KS),
                "zhang_psnr": ZHANG_PSNR}
@@ -222,6 +258,7 @@ def main(argv=None) -> int:
     results["test"] = measure(models, split_photos(args.photos, "test", args.count), seed=1)
     results["shipped"] = measure(models, list(SHIPPED), seed=2)
     results["timing"] = timing(models)
+    results["preview"] = preview_timing(models)
     results["minutes"] = round((time.time() - started) / 60, 1)
     with open(args.out, "w", encoding="utf-8") as file:
         json.dump(results, file, indent=1)

@@ -32,7 +32,8 @@ from colorizer.inference.full_resolution import (
     DEFAULT_RENDER_SIZE, each_strip, colorize_photo, encode_lab, image_lightness,
     model_input, predict_ab_batch, upscale_ab)
 from colorizer.guided.hints import Hints, hint_pixels
-from colorizer.guided.learned import LEARNED_PRIOR_STRENGTH, hint_input, reference_hints
+from colorizer.guided.learned import (
+    LEARNED_PRIOR_STRENGTH, LEARNED_SOLVE_SIZE, hint_input, reference_hints)
 from colorizer.guided.prior_choice import CHOICE_SIZE, MIN_HELD_OUT, Prior, choose_prior
 from colorizer.guided.propagation import HINT_CONFIDENCE, propagate
 from colorizer.runtimes.network import takes_hints
@@ -232,7 +233,7 @@ def _as_reference(reference) -> np.ndarray | None:
 
 
 def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
-                    render_size: int = DEFAULT_RENDER_SIZE, solve_size: int = SOLVE_SIZE,
+                    render_size: int = DEFAULT_RENDER_SIZE, solve_size: int | None = None,
                     prior_strength: float | None = None,
                     reference_as: str = "propagation") -> np.ndarray:
     """Colorizes one photo at full resolution, steered by colour hints and/or a reference.
@@ -244,7 +245,9 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
             ``(r, g, b)``; the JSON dict form; or the path of a hints JSON file.
         reference: A colour photo of a similar scene: an array (any size) or a file path.
         render_size: The model's working size.
-        solve_size: The propagation grid has about ``solve_size**2`` cells.
+        solve_size: The propagation grid has about ``solve_size**2`` cells; by default
+            :data:`SOLVE_SIZE`, or :data:`~colorizer.guided.learned.LEARNED_SOLVE_SIZE` after
+            a model that was fed the hints.
         prior_strength: How strongly colour fades back to the model's far from hints;
             ``None`` (the default): chosen per photo from the hints, with how much the model's
             colour is trusted at all (:func:`guided_prior`).
@@ -284,6 +287,8 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
         feed, reference = sampled, None
         if prior_strength is None:
             prior_strength = LEARNED_PRIOR_STRENGTH
+    if solve_size is None:
+        solve_size = SOLVE_SIZE if feed is None else LEARNED_SOLVE_SIZE
     ab_small = predict_ab_batch(model, small[None], None if feed is None else feed[None])[0]
     ab = guided_ab_at(lightness, ab_small, rows, cols, hint_ab, reference,
                       solve_size=solve_size, prior_strength=prior_strength)

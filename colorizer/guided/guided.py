@@ -257,7 +257,7 @@ def colorize_guided(model, image: np.ndarray, *, hints=None, reference=None,
             (:func:`colorizer.guided.learned.reference_hints`). Measured on 30 held-out cats
             and dogs (``benchmarks/learned_reference.json``): with a second view of the same
             scene, propagation gave ab RMSE 9.06 and hints 13.91; with a photo of the same
-            breed, propagation 21.27 (worse than gray, 16.36) and hints 14.62.
+            breed or species, propagation 21.27 (worse than gray, 16.36) and hints 14.62.
 
     Returns:
         uint8 RGB ``(H, W, 3)``: the input's L everywhere, each hinted pixel the hint's a, b

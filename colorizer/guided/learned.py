@@ -35,10 +35,12 @@ from the hints: the model saw them, so holding hints out would flatter its colou
 
 LEARNED_SOLVE_SIZE = 96
 """The propagation grid after a model that was fed the hints: about 96 x 96 cells, not
-guided colour's 192 x 192. What is left to spread is a small local difference, and the
-coarser grid spreads it as well (ab RMSE on 15 validation cats and dogs, 1 to 20 hints: within
-0.15 of 192's, lower at every k) at a quarter of the unknowns: the sparse solve's
-factorisation, two thirds of a 256 px preview's time at 192, shrinks about eightfold."""
+guided colour's 192 x 192. What is left to spread is a small local difference: on the cats and
+dogs the coarser grid does as well (15 validation photos, 1 to 20 hints: within 0.15 ab RMSE of
+192's, lower at every k; the test split, ``benchmarks/learned_hints.json``: the same), on the
+larger shipped photos 0.2-0.5 worse at 2 to 10 hints. It has a quarter of the unknowns: the
+sparse factorisation, two thirds of a 256 px preview's time at 192, shrinks about eightfold
+(the web app's preview with a hint model: 0.25 s -> 0.09 s)."""
 
 
 def hint_input(rows: np.ndarray, cols: np.ndarray, hint_ab: np.ndarray,

@@ -25,3 +25,32 @@ def test_the_app_serves_an_onnx_file_as_colorize_does(exported, tmp_path):
     with open(downloads[0], "rb") as app_file, \
             open(tmp_path / "cli" / photo.rsplit("/", 1)[1], "rb") as cli_file:
         assert app_file.read() == cli_file.read()
+
+
+BUILD_THE_PAGE = """
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "jax"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Refuse())
+from colorizer.app.ui import build_app
+from colorizer.runtimes.network import load_colorizer
+for path in sys.argv[2:]:
+    build_app(load_colorizer(path), sys.argv[1])
+print("imported:", [m for m in ("tensorflow", "keras", "jax") if m in sys.modules])
+"""
+
+
+def test_the_page_is_built_for_an_export_with_no_framework_imported(exported, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", BUILD_THE_PAGE, str(tmp_path),
+                           exported["classification.onnx"], exported["hints.tflite"]],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": root})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "imported: []"

@@ -13,8 +13,9 @@ Steps, each printed with its time:
 2. Colab's own packages that the notebooks touch (``COLAB_PACKAGES`` below, those the runtime
    has), at the runtime's versions, with all they depend on: the environment Colab starts from.
 3. The notebooks' install lines, taken from the notebooks themselves and run by IPython's
-   ``%pip`` as in Colab (the first cell of 02, then 04's web-app line), with the GitHub address
-   replaced by this checkout and, for ``tpu``, the signs of a TPU set.
+   ``%pip`` as in Colab (the first cell of 02, its export line, then 04's web-app line),
+   with the GitHub address replaced by this checkout and, for ``tpu``, the signs of a TPU
+   set.
 4. Before/after: every package of step 2 must still be there at the same version, and pip's
    output must hold no ``ERROR``.
 5. The test tools (setup.cfg's ``test`` extra), held to the runtime's versions.
@@ -258,6 +259,8 @@ def build(runtime: str, venv: str, uv: str) -> None:
         env.update(TPU_SIGNS)
     notebooks = os.path.join(ROOT, "notebooks")
     output = run_in_ipython(python, [install_lines(os.path.join(notebooks, "02_train.ipynb")),
+                                     install_lines(os.path.join(notebooks, "02_train.ipynb"),
+                                                   "export_colorizer("),
                                      install_lines(os.path.join(notebooks, "04_colorize.ipynb"),
                                                    "from colorizer.app import launch")], env)
     print(output.rstrip())

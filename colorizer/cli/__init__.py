@@ -16,6 +16,7 @@ from colorizer import __version__
 from colorizer.backend import BACKENDS, backend_missing, tensorflow_missing, use_backend
 from colorizer.cli.quiet import import_tensorflow_quietly
 from colorizer.errors import ColorizerError
+from colorizer.runtimes.files import runs_without_keras
 
 COMMANDS = ("demo", "download", "prepare", "train", "train_classifier", "evaluate", "colorize",
             "export", "app")
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         # An exported model's runtime needs no Keras: no backend to choose, none to import.
-        if not getattr(command, "runs_without_keras", lambda _: False)(args):
+        if not (getattr(command, "EXPORTED_MODEL_RUNS_WITHOUT_KERAS", False)
+                and runs_without_keras(args.model)):
             use_backend(args.backend)  # before anything imports Keras
             if not args.verbose and getattr(command, "USES_TENSORFLOW", True):
                 import_tensorflow_quietly()  # TF's C++ start-up lines stay off the terminal

@@ -58,10 +58,9 @@ class LiteRTColorizer(ExportedColorizer):
 
     runtime = "LiteRT"
 
-    def __init__(self, path: str, info: ExportInfo, interpreter):
+    def __init__(self, path: str, info: ExportInfo, interpreter, runner):
         super().__init__(path, info)
-        self.interpreter = interpreter
-        self.runner = interpreter.get_signature_runner(SIGNATURE)
+        self.interpreter, self.runner = interpreter, runner  # the runner needs its interpreter
         self._lock = threading.Lock()  # an interpreter runs one call at a time
 
     @classmethod
@@ -95,7 +94,7 @@ class LiteRTColorizer(ExportedColorizer):
                         [(name, list(d["shape_signature"])) for name, d in details.items()],
                         [(name, list(d["shape_signature"]))
                          for name, d in runner.get_output_details().items()])
-        return cls(path, info, interpreter)
+        return cls(path, info, interpreter, runner)
 
     def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         with self._lock:

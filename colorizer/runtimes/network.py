@@ -138,9 +138,9 @@ def model_inputs(model, lightness, hints=None):
 def model_fingerprint(model) -> str:
     """A short digest of a colorizer's weights (a Keras model) or of its file (an export):
     a film's resume state names the model it was started with."""
-    digest = hashlib.sha1()
     if is_exported(model):
         return model.fingerprint()
+    digest = hashlib.sha1()
     for weight in model.weights:
         digest.update(np.asarray(weight).tobytes())
     return digest.hexdigest()[:16]

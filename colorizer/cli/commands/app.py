@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 
+EXPORTED_MODEL_RUNS_WITHOUT_KERAS = True
+"""An exported ``--model`` (ONNX, LiteRT) runs with no Keras, TensorFlow or JAX."""
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -27,13 +30,6 @@ def register(subparsers) -> None:
     parser.add_argument("--max-megapixels", type=float, default=50.0,
                         help="photos with more pixels are refused with a message")
     parser.set_defaults(run=run)
-
-
-def runs_without_keras(args) -> bool:
-    """An exported ``--model`` (ONNX, LiteRT) runs with no Keras, TensorFlow or JAX."""
-    from colorizer.runtimes.files import runs_without_keras as exported
-
-    return exported(args.model)
 
 
 def run(args) -> int:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 
+EXPORTED_MODEL_RUNS_WITHOUT_KERAS = True
+"""An exported ``--model`` (ONNX, LiteRT) runs with no Keras, TensorFlow or JAX."""
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -66,13 +69,6 @@ def register(subparsers) -> None:
                              "and starts again at scene cuts; 'none' colours every frame on "
                              "its own (flickers; for comparison)")
     parser.set_defaults(run=run)
-
-
-def runs_without_keras(args) -> bool:
-    """An exported ``--model`` (ONNX, LiteRT) runs with no Keras, TensorFlow or JAX."""
-    from colorizer.runtimes.files import runs_without_keras as exported
-
-    return exported(args.model)
 
 
 def run(args) -> int:

@@ -1,7 +1,7 @@
 """The package's imports run one way, down the data flow, and draw no circle:
-cli -> app -> batches -> films -> guided -> evaluation | inference | export
--> training | runtimes -> model -> data -> base. A backwards arrow, or any import circle between modules, fails here with the lines
-that draw it."""
+cli -> app | scale_out -> batches -> films -> guided -> evaluation | inference | export
+-> training | runtimes -> model -> data -> base. A backwards arrow, or any import circle
+between modules, fails here with the lines that draw it."""
 import ast
 import pathlib
 
@@ -10,10 +10,12 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "colorizer"
 
 STAGES = {"data": 1, "model": 2, "training": 3, "runtimes": 3, "evaluation": 4, "inference": 4,
-          "export": 4, "guided": 5, "films": 6, "batches": 7, "app": 8, "cli": 9}
+          "export": 4, "guided": 5, "films": 6, "batches": 7, "app": 8, "scale_out": 8,
+          "cli": 9}
 """Rank of each stage; base modules (at the top of the package) rank 0. Photos (inference) are
 the base guided colour builds on; films use both; batches run whatever each input is (photo,
-guided photo, film), so they stand above all three. The command line may start the web app
+guided photo, film), so they stand above all three; the Beam pipeline (scale_out) runs the
+batch stage's per-photo pieces on many machines, beside the app. The command line may start the web app
 (``colorizer app``); the app never calls the command line."""
 
 

@@ -26,6 +26,7 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import posixpath
 import sys
 import time
 from typing import Iterator
@@ -45,7 +46,7 @@ from colorizer.batches.inputs import (
     DOWNLOAD_TIMEOUT_S, Source, collect_sources, fetch_url, read_source)
 from colorizer.films.video_io import VideoReadError, is_video_path
 from colorizer.inference.outputs import (
-    colorized_tag, compare_image, compare_names, write_image)
+    colorized_tag, compare_image, compare_names, encode_image, write_image)
 
 MANIFEST_NAME = "manifest.jsonl"
 MAX_PENDING_PIXELS = 48_000_000
@@ -137,13 +138,9 @@ def _load(source: Source, render_size: int, timeout: float, max_pixels: int | No
     start = time.perf_counter()
     guidance = guide(source) if guide else None  # a malformed hints file fails this photo early
     photo = read_source(source, timeout=timeout, max_pixels=max_pixels)
-    working_size(*photo.shape[:2], render_size)  # a strip is refused before any more memory
-    lightness = image_lightness(photo)
-    # 16-bit photos give 16-bit PNGs, so their fine tonal steps survive.
-    wide = photo.dtype != np.uint8 and not source.output.lower().endswith((".jpg", ".jpeg"))
+    lightness, small, dtype = photo_arrays(photo, source.output, render_size)
     del photo  # only L is needed from here on
-    job = _Job(source, lightness, model_input(lightness, render_size),
-               np.uint16 if wide else np.uint8, 0.0, guidance)
+    job = _Job(source, lightness, small, dtype, 0.0, guidance)
     if guidance is not None:
         hints = guidance.hints
         try:  # a point outside this photo fails it here, naming the hints file
@@ -154,6 +151,28 @@ def _load(source: Source, render_size: int, timeout: float, max_pixels: int | No
                                                     job.small.shape[:2])
     job.seconds = time.perf_counter() - start
     return job
+
+
+def photo_arrays(photo: np.ndarray, output: str, render_size: int
+                 ) -> tuple[np.ndarray, np.ndarray, type]:
+    """What a decoded photo gives the rest of the run: full-size L, the model's working-size L
+    and the output's pixel type (16-bit photos give 16-bit PNGs, so their fine tonal steps
+    survive; JPEG is 8-bit). One implementation for every runner of a batch.
+
+    Raises:
+        ValueError: The photo is a strip too thin for the working size.
+    """
+    working_size(*photo.shape[:2], render_size)  # a strip is refused before any more memory
+    lightness = image_lightness(photo)
+    wide = photo.dtype != np.uint8 and not output.lower().endswith((".jpg", ".jpeg"))
+    return lightness, model_input(lightness, render_size), np.uint16 if wide else np.uint8
+
+
+def photo_bytes(lightness: np.ndarray, ab_small: np.ndarray, dtype: type, output: str,
+                tag: str | None) -> bytes:
+    """The encoded output of an unguided photo, as ``colorize_inputs`` writes it."""
+    rgb = merge_lightness_ab(lightness, ab_small, dtype=dtype)
+    return encode_image(rgb, posixpath.splitext(output)[1], tag=tag)
 
 
 def _read_ahead(sources: list[Source], render_size: int, timeout: float,

@@ -79,7 +79,9 @@ def url_output_name(url: str) -> str:
     return output_name(safe_file_name(url, extension))
 
 
-def _with_hash(output: str, location: str) -> str:
+def with_location_hash(output: str, location: str) -> str:
+    """``a/x.jpg`` -> ``a/x-<hash of location>.jpg``: the name an output gets when another
+    input would have the same one."""
     folder, name = posixpath.split(output)
     stem, extension = posixpath.splitext(name)
     digest = hashlib.sha1(location.encode("utf-8")).hexdigest()[:HASH_LENGTH]
@@ -137,7 +139,7 @@ def _unique_outputs(sources: list[Source]) -> list[Source]:
     for source in unique:
         if not source.error:
             counts[source.output.lower()] = counts.get(source.output.lower(), 0) + 1
-    return [dataclasses.replace(s, output=_with_hash(s.output, s.location))
+    return [dataclasses.replace(s, output=with_location_hash(s.output, s.location))
             if not s.error and counts[s.output.lower()] > 1 else s for s in unique]
 
 

@@ -43,10 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``colorizer`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # A Beam run (`colorize --runner ...`) passes Beam's own flags through; any other command
+    # refuses what it does not know, as parse_args would.
+    args, extra = parser.parse_known_args(argv)
     if not args.command:
         parser.print_help()
         return 2
+    if extra and not getattr(args, "runner", None):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.beam_args = extra
     command = importlib.import_module(
         f"colorizer.cli.commands.{args.command.replace('-', '_')}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

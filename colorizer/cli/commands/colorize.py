@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 
 EXPORTED_MODEL_RUNS_WITHOUT_KERAS = True
 """An exported ``--model`` (ONNX, LiteRT) runs with no Keras, TensorFlow or JAX."""
@@ -68,6 +70,13 @@ def register(subparsers) -> None:
                         help="films: 'flow' steadies colour along the motion between frames "
                              "and starts again at scene cuts; 'none' colours every frame on "
                              "its own (flickers; for comparison)")
+    parser.add_argument("--runner", choices=("direct", "dataflow", "flink", "spark"),
+                        help="colorize on Apache Beam (pip install \"colorizer[beam]\"): "
+                             "INPUTs are then files, folders and globs on any Beam file system "
+                             "(gs://bucket/scans/**.tif), --out may be a bucket, and Beam's own "
+                             "flags follow (--project, --region, --temp_location, "
+                             "--direct_num_workers ...); the same names, manifest and reruns, "
+                             "plus OUT/failures.jsonl; photos only (see docs/scale-out.md)")
     parser.set_defaults(run=run)
 
 
@@ -78,6 +87,8 @@ def run(args) -> int:
     from colorizer.runtimes.network import load_colorizer, set_temperature
 
     working_size(1, 1, args.render_size)  # a bad value fails before the model loads
+    if args.runner:
+        return _run_on_beam(args)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     guide = None
@@ -103,3 +114,55 @@ def run(args) -> int:
         raise ColorizerError(f"{guide.reference_error} (the reference photo; the photos were "
                              "colorized without it: fix it and run again with --overwrite)")
     return 1 if counts["failed"] else 0
+
+
+def _run_on_beam(args) -> int:
+    """``colorize --runner R``: the same run on Apache Beam's runner R."""
+    for flag, value in (("--compare", args.compare), ("--hints", args.hints),
+                        ("--reference", args.reference)):
+        if value:
+            raise ValueError(f"{flag} is not offered with --runner (a Beam run colorizes "
+                             "photos as they are); run without --runner for it")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not args.max_megapixels > 0:
+        raise ValueError(f"--max-megapixels must be positive, got {args.max_megapixels}")
+    try:
+        with _quiet_import(not args.verbose):
+            from colorizer.scale_out.options import check_beam_flags
+            from colorizer.scale_out.pipeline import colorize_on_beam
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] != "apache_beam":
+            raise
+        raise ValueError('--runner needs Apache Beam: pip install "colorizer[beam]"') from None
+    check_beam_flags(args.beam_args)
+    if "://" not in args.model:  # a remote model is checked by the workers that load it
+        from colorizer.runtimes.files import model_kind
+
+        model_kind(args.model)  # not a model: one line now, not a failure on every worker
+    result = colorize_on_beam(args.inputs, args.out, args.model, runner=args.runner,
+                              beam_args=args.beam_args, render_size=args.render_size,
+                              overwrite=args.overwrite, tag=args.tag,
+                              batch_size=args.batch_size,
+                              max_pixels=int(args.max_megapixels * 1e6),
+                              temperature=args.temperature, quiet=not args.verbose)
+    counts, counters = result.counts, result.counters
+    print(f"colorized {counts['ok']}, skipped {counts['skipped']} (already done), failed "
+          f"{counts['failed']} of {sum(counts.values())} inputs into {args.out} "
+          f"({counters['bytes_read'] / 1e6:.1f} MB read, {counters['bytes_written'] / 1e6:.1f} "
+          f"MB written); see {result.manifest} and {result.failures}")
+    return 1 if counts["failed"] or result.state != "DONE" else 0
+
+
+@contextlib.contextmanager
+def _quiet_import(quiet: bool):
+    """Beam's import warns about cloud clients a run may not need; off the terminal unless
+    --verbose."""
+    root = logging.getLogger()
+    level = root.level
+    if quiet:
+        root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)

@@ -1,0 +1,197 @@
+"""Beam's DirectRunner with two worker processes against ``colorizer colorize``, same photos,
+same model, same machine, in one run: photos per second, peak memory per process, a rerun, and
+what the manifest and failures output held.
+
+Two sets of photos: ``--photos`` (a folder of real photos, e.g. the cats and dogs, of which
+``--count`` are used; small, at most 224 pixels on the short side) and scans made here
+(``--scans`` photos of 1600 x 1200, grain over smooth tones: the size of a digitised print),
+each with three bad files among them. Both commands run as a user runs them, in a subprocess;
+a sampler reads every process's peak resident memory (``VmHWM``) from /proc.
+
+    python benchmarks/scale_out.py --model best.onnx --photos ../shared/data/pets \
+        --json benchmarks/scale_out.json
+
+Needs ``colorizer[beam,onnx]``; the model is any ``colorize --model`` file (an ONNX export
+measures what a Beam worker of an ONNX model does).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import cv2
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BAD_FILES = {"corrupt.jpg": b"\xff\xd8\xff\xe0 not a JPEG" * 20, "empty.png": b"",
+             "notes.jpg": b"not a photo\n"}
+
+
+def make_scans(folder: str, count: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(count):
+        tones = cv2.resize(rng.random((12, 16, 3)).astype(np.float32) * 200 + 30, (1600, 1200),
+                           interpolation=cv2.INTER_CUBIC)
+        grain = rng.normal(0, 6, (1200, 1600, 1)).astype(np.float32)
+        cv2.imwrite(os.path.join(folder, f"scan{i:03d}.jpg"),
+                    np.clip(tones + grain, 0, 255).astype(np.uint8),
+                    [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def copy_photos(source: str, folder: str, count: int) -> None:
+    os.makedirs(folder, exist_ok=True)
+    names = sorted(n for n in os.listdir(source) if n.lower().endswith((".jpg", ".jpeg")))
+    for name in names[:count]:
+        shutil.copy(os.path.join(source, name), folder)
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as file:
+                    parent = int(file.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _peak_mb(pid: int) -> tuple[float, str] | None:
+    try:
+        with open(f"/proc/{pid}/status") as file:
+            status = file.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            command = file.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024, command
+    return None
+
+
+def run(command: list[str]) -> dict:
+    """Runs ``command``; its wall time, and the peak memory of it and every process it
+    started (Beam's workers by name)."""
+    peaks: dict[int, tuple[float, str]] = {}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": ROOT})
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            for pid in _descendants(process.pid):
+                found = _peak_mb(pid)
+                if found:
+                    peaks[pid] = max(peaks.get(pid, found), found)
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    workers = [mb for mb, cmd in peaks.values() if "sdk_worker_main" in cmd]
+    main = peaks.get(process.pid, (0.0, ""))[0]
+    return {"seconds": round(seconds, 2), "status": process.returncode,
+            "summary": stdout.strip().splitlines()[-1] if stdout.strip() else stderr[-400:],
+            "peak_mb_main_process": round(main, 1),
+            "peak_mb_per_worker": [round(mb, 1) for mb in sorted(workers)]}
+
+
+def manifest_held(out: str) -> dict:
+    counts: dict[str, int] = {}
+    with open(os.path.join(out, "manifest.jsonl")) as file:
+        for line in file:
+            status = json.loads(line)["status"]
+            counts[status] = counts.get(status, 0) + 1
+    failures = os.path.join(out, "failures.jsonl")
+    reasons = []
+    if os.path.exists(failures):
+        with open(failures) as file:
+            reasons = sorted(f"{os.path.basename(e['input'])}: {e['reason']}"
+                             for e in map(json.loads, file))
+    return {"manifest": counts, "failures": reasons}
+
+
+def identical(first: str, second: str) -> bool:
+    names = sorted(n for n in os.listdir(first) if not n.endswith((".jsonl", ".json")))
+    return names == sorted(n for n in os.listdir(second)
+                           if not n.endswith((".jsonl", ".json"))) and all(
+        open(os.path.join(first, n), "rb").read() == open(os.path.join(second, n), "rb").read()
+        for n in names)
+
+
+def measure(photos: str, model: str, workers: int, work: str) -> dict:
+    good = len(os.listdir(photos))
+    for name, data in BAD_FILES.items():
+        with open(os.path.join(photos, name), "wb") as file:
+            file.write(data)
+    base = [sys.executable, "-m", "colorizer", "colorize", "--model", model]
+    local = os.path.join(work, "colorize")
+    beam = os.path.join(work, "beam")
+    results = {"photos": good, "bad_files": len(BAD_FILES)}
+    results["colorize"] = run(base + ["--out", local, photos])
+    beam_command = base + ["--out", beam, "--runner", "direct", photos,
+                           f"--direct_num_workers={workers}",
+                           "--direct_running_mode=multi_processing"]
+    results["beam"] = run(beam_command)
+    results["beam_rerun"] = run(beam_command)
+    results["beam"].update(manifest_held(beam))
+    results["beam_outputs_identical_to_colorize"] = identical(local, beam)
+    for key in ("colorize", "beam"):
+        results[key]["photos_per_s"] = round(good / results[key]["seconds"], 2)
+    results["beam_vs_colorize_photos_per_s"] = round(
+        results["beam"]["photos_per_s"] / results["colorize"]["photos_per_s"], 2)
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="a model file colorize takes")
+    parser.add_argument("--photos", help="a folder of real photos (e.g. the cats and dogs)")
+    parser.add_argument("--count", type=int, default=300, help="photos taken from --photos")
+    parser.add_argument("--scans", type=int, default=60, help="1600 x 1200 scans made here")
+    parser.add_argument("--workers", type=int, default=2, help="DirectRunner worker processes")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args(argv)
+    results = {"machine": f"{os.cpu_count()} CPU cores, {platform.processor() or 'x86_64'}",
+               "model": os.path.basename(args.model), "workers": args.workers, "sets": {}}
+    with tempfile.TemporaryDirectory() as work:
+        sets = {"scans_1600x1200": lambda folder: make_scans(folder, args.scans)}
+        if args.photos:
+            sets["photos_short_side_224"] = lambda folder: copy_photos(args.photos, folder,
+                                                                       args.count)
+        for name, make in sets.items():
+            folder = os.path.join(work, name, "in")
+            make(folder)
+            results["sets"][name] = measure(folder, args.model, args.workers,
+                                            os.path.join(work, name))
+            print(name, json.dumps(results["sets"][name], indent=1), flush=True)
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(results, file, indent=1)
+            file.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -31,6 +31,11 @@ import cv2
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VCPU_HOUR_USD = 0.056
+GB_HOUR_USD = 0.003557
+GB_PER_VCPU = 3.75
+"""Dataflow's batch list prices (us-central1) for a vCPU-hour and a GB-hour of worker memory,
+and the memory per vCPU of an n1-standard machine: the cost estimate's assumptions."""
 BAD_FILES = {"corrupt.jpg": b"\xff\xd8\xff\xe0 not a JPEG" * 20, "empty.png": b"",
              "notes.jpg": b"not a photo\n"}
 
@@ -109,7 +114,9 @@ def run(command: list[str]) -> dict:
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    workers = [mb for mb, cmd in peaks.values() if "sdk_worker_main" in cmd]
+    # (each worker is started through a shell, whose own few MB are not a worker's)
+    workers = [mb for mb, cmd in peaks.values()
+               if "sdk_worker_main" in cmd and not cmd.startswith(("/bin/sh", "sh "))]
     main = peaks.get(process.pid, (0.0, ""))[0]
     return {"seconds": round(seconds, 2), "status": process.returncode,
             "summary": stdout.strip().splitlines()[-1] if stdout.strip() else stderr[-400:],
@@ -140,27 +147,48 @@ def identical(first: str, second: str) -> bool:
         for n in names)
 
 
-def measure(photos: str, model: str, workers: int, work: str) -> dict:
+def estimate(photos_per_core_s: float) -> dict:
+    """vCPU-hours and list-price dollars for a million photos at a measured rate per core
+    (compute and worker memory only; storage, network and shuffle of names are extra)."""
+    hours = 1e6 / photos_per_core_s / 3600
+    return {"photos_per_s_per_core": round(photos_per_core_s, 2),
+            "vcpu_hours": round(hours, 1),
+            "usd_at_dataflow_batch_list_prices": round(
+                hours * (VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD), 2),
+            "assumed": f"${VCPU_HOUR_USD}/vCPU-h + {GB_PER_VCPU} GB x ${GB_HOUR_USD}/GB-h"}
+
+
+def measure(photos: str, model: str, workers: list[int], work: str) -> dict:
     good = len(os.listdir(photos))
     for name, data in BAD_FILES.items():
         with open(os.path.join(photos, name), "wb") as file:
             file.write(data)
     base = [sys.executable, "-m", "colorizer", "colorize", "--model", model]
     local = os.path.join(work, "colorize")
-    beam = os.path.join(work, "beam")
     results = {"photos": good, "bad_files": len(BAD_FILES)}
     results["colorize"] = run(base + ["--out", local, photos])
-    beam_command = base + ["--out", beam, "--runner", "direct", photos,
-                           f"--direct_num_workers={workers}",
-                           "--direct_running_mode=multi_processing"]
-    results["beam"] = run(beam_command)
-    results["beam_rerun"] = run(beam_command)
-    results["beam"].update(manifest_held(beam))
-    results["beam_outputs_identical_to_colorize"] = identical(local, beam)
-    for key in ("colorize", "beam"):
-        results[key]["photos_per_s"] = round(good / results[key]["seconds"], 2)
-    results["beam_vs_colorize_photos_per_s"] = round(
-        results["beam"]["photos_per_s"] / results["colorize"]["photos_per_s"], 2)
+    results["colorize"]["photos_per_s"] = round(good / results["colorize"]["seconds"], 2)
+    for count in workers:
+        beam = os.path.join(work, f"beam-{count}")
+        command = base + ["--out", beam, "--runner", "direct", photos,
+                          f"--direct_num_workers={count}",
+                          "--direct_running_mode=multi_processing"]
+        first = run(command)
+        first.update(manifest_held(beam))
+        rerun = run(command)
+        rerun.update(manifest_held(beam))
+        first["photos_per_s"] = round(good / first["seconds"], 2)
+        # A rerun lists every file and skips it: Beam's start, listing and shutdown alone.
+        first["photos_per_s_after_start"] = round(good / (first["seconds"] - rerun["seconds"]),
+                                                  2)
+        first["vs_colorize_photos_per_s"] = round(
+            first["photos_per_s"] / results["colorize"]["photos_per_s"], 2)
+        first["outputs_identical_to_colorize"] = identical(local, beam)
+        if count == max(workers):  # the most workers: every core busy
+            results["estimate_per_million_photos"] = estimate(
+                first["photos_per_s_after_start"] / count)
+        results[f"beam_{count}_workers"] = first
+        results[f"beam_{count}_workers_rerun"] = rerun
     return results
 
 
@@ -170,7 +198,8 @@ def main(argv=None) -> int:
     parser.add_argument("--photos", help="a folder of real photos (e.g. the cats and dogs)")
     parser.add_argument("--count", type=int, default=300, help="photos taken from --photos")
     parser.add_argument("--scans", type=int, default=60, help="1600 x 1200 scans made here")
-    parser.add_argument("--workers", type=int, default=2, help="DirectRunner worker processes")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 1],
+                        help="DirectRunner worker processes, one Beam run per number")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     results = {"machine": f"{os.cpu_count()} CPU cores, {platform.processor() or 'x86_64'}",

@@ -316,8 +316,12 @@ def colorize_on_beam(patterns: list[str], out: str, model: str, *, runner: str =
         runner: ``direct``, ``dataflow``, ``flink`` or ``spark``.
         beam_args: Beam's own flags (``--project``, ``--region``, ``--temp_location``,
             ``--direct_num_workers`` ...).
-        render_size, overwrite, tag, batch_size, max_pixels: As for
-            :func:`colorizer.batches.batch.colorize_inputs`.
+        render_size: The model's working size, as for
+            :func:`colorizer.batches.batch.colorize_inputs` (and the four below).
+        overwrite: Redo inputs whose outputs exist (otherwise they are skipped).
+        tag: Store a note in each output's metadata that a model colorized it.
+        batch_size: Most photos in one network call.
+        max_pixels: Photos with more pixels fail, refused from their header.
         temperature: A ``.keras`` classification model's annealed-mean temperature.
         quiet: Beam's workers and this process log errors only (each failed photo is in the
             failures output with its reason).

@@ -18,7 +18,8 @@ import inspect
 import os
 import tempfile
 import time
-from typing import Any, Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from apache_beam.io.filesystem import CompressionTypes

@@ -30,7 +30,7 @@ import json
 import logging
 import os
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import apache_beam as beam
 import numpy as np
@@ -48,9 +48,15 @@ from colorizer.films.video_io import is_video_path
 from colorizer.inference.full_resolution import DEFAULT_RENDER_SIZE, working_size
 from colorizer.inference.outputs import colorized_tag
 from colorizer.scale_out.handler import ColorizerModelHandler, WorkingInput
-from colorizer.scale_out.options import user_gave
 from colorizer.scale_out.names import (
-    has_wildcards, listed, listing_pattern, pattern_base, relative_output, unique_outputs)
+    has_wildcards,
+    listed,
+    listing_pattern,
+    pattern_base,
+    relative_output,
+    unique_outputs,
+)
+from colorizer.scale_out.options import user_gave
 from colorizer.scale_out.storage import exists, is_local, join, read_capped, write_whole
 
 FAILURES_NAME = "failures.jsonl"
@@ -108,7 +114,7 @@ def _failure(location: str, reason: str, seconds: float = 0.0) -> beam.pvalue.Ta
 def _reason(location: str, error: BaseException) -> str:
     message = " ".join(str(error).split()) or type(error).__name__
     prefix = location + ": "
-    return message[len(prefix):] if message.startswith(prefix) else message
+    return message.removeprefix(prefix)
 
 
 class ListPattern(beam.DoFn):
@@ -129,7 +135,7 @@ class ListPattern(beam.DoFn):
         base = pattern_base(glob)
         try:
             found = FileSystems.match([glob])[0].metadata_list
-        except Exception as error:  # a bucket that does not exist, a scheme with no file system
+        except Exception as error:  # noqa: BLE001 - a missing bucket, an unknown scheme
             yield _failure(pattern, f"cannot list it ({_reason(pattern, error)})")
             return
         out = os.path.abspath(self.out) + os.sep if is_local(self.out) else self.out
@@ -193,7 +199,7 @@ class ReadPhoto(beam.DoFn):
             photo = decode_photo(data, name=location, max_pixels=self.max_pixels)
             del data
             lightness, small, dtype = photo_arrays(photo, output, self.render_size)
-        except Exception as error:  # one bad photo fails alone
+        except Exception as error:  # noqa: BLE001 - one bad photo fails alone
             yield _failure(location, _reason(location, error), time.perf_counter() - start)
             return
         photo = Photo(location, output, lightness, dtype, time.perf_counter() - start)
@@ -216,7 +222,7 @@ class WritePhoto(beam.DoFn):
         try:
             data = photo_bytes(photo.lightness, ab_small, photo.dtype, photo.output, self.note)
             write_whole(join(self.out, photo.output), data)
-        except Exception as error:  # a full disk, a refused write: this photo alone
+        except Exception as error:  # noqa: BLE001 - a full disk, a refused write: this photo alone
             yield _failure(photo.location, _reason(photo.location, error),
                            photo.seconds + share + time.perf_counter() - start)
             return

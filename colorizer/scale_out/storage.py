@@ -50,7 +50,8 @@ def read_capped(path: str, max_bytes: int) -> bytes:
     except Exception as error:  # OSError locally, each file system's own errors elsewhere
         raise ImageReadError(f"{path}: cannot read file ({error})") from error
     if len(data) > max_bytes:
-        raise ImageReadError(f"{path}: larger than {max_bytes // 2**20} MB, not read")
+        raise ImageReadError(f"{path}: larger than {max_bytes:,} bytes "
+                             f"({max_bytes / 2**20:.0f} MB), not read")
     return data
 
 

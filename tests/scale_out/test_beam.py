@@ -17,13 +17,12 @@ import time
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
 pytest.importorskip("apache_beam", reason="needs colorizer[beam]; CI runs it in .venv-beam")
 
-from colorizer.batches.batch import colorize_inputs  # noqa: E402
-from colorizer.runtimes.network import load_colorizer  # noqa: E402
-from tests.bombs import zero_png  # noqa: E402
+from colorizer.batches.batch import colorize_inputs
+from colorizer.runtimes.network import load_colorizer
+from tests.bombs import zero_png
 
 pytestmark = pytest.mark.beam
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -70,11 +69,11 @@ def archive(tmp_path_factory) -> dict:
     }
     for path, data in bad.items():
         path.write_bytes(data)
-    truncated = open(first / "1931" / "p1.png", "rb").read()
+    truncated = (first / "1931" / "p1.png").read_bytes()
     (first / "1931" / "truncated.png").write_bytes(truncated[:len(truncated) // 2])
     zero_png(first / "bomb.png", 20000, 20000)  # 400 MP in a few hundred KB
     cv2.imwrite(str(second / "strip.png"), _photo(rng, 1, 600, 3))  # thin, but a photo
-    (first / ".hidden.jpg").write_bytes(open(first / "p0.jpg", "rb").read())
+    (first / ".hidden.jpg").write_bytes((first / "p0.jpg").read_bytes())
     patterns = [str(first), str(second), str(loose / "*.png")]
     # The shell expands the glob for colorize; Beam lists it itself.
     inputs = [str(first), str(second)] + sorted(glob.glob(str(loose / "*.png")))
@@ -101,7 +100,8 @@ def _beam(archive, exported, out, *extra, wait=True):
     if not wait:
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)  # its status is asserted by the tests
 
 
 def _outputs(folder) -> dict[str, bytes]:
@@ -112,7 +112,8 @@ def _outputs(folder) -> dict[str, bytes]:
         name = os.path.relpath(path, folder)
         if os.path.isfile(path) and not name.endswith((".jsonl", ".json")) and \
                 not any(part.startswith(".") for part in name.split(os.sep)):
-            found[name] = open(path, "rb").read()
+            with open(path, "rb") as file:
+                found[name] = file.read()
     return found
 
 
@@ -193,7 +194,10 @@ def test_a_run_killed_midway_is_completed_by_a_rerun_with_every_output_whole(
 
 
 def test_flags_it_cannot_honour_are_refused_in_one_line(archive, exported, tmp_path):
+    hints = tmp_path / "hints.json"
+    hints.write_text('{"points": []}')
     for extra, words in ((["--compare"], "--compare is not offered with --runner"),
+                         (["--hints", str(hints)], "--hints is not offered with --runner"),
                          (["--projet=p"], "unrecognized arguments: --projet"),
                          (["--project", "p"], "write Beam's flags as --name=value")):
         result = _beam(archive, exported, tmp_path / "refused", *extra)
@@ -245,3 +249,14 @@ def test_batches_hold_at_most_the_pixel_budget_and_the_batch_size():
         batches = (pipeline | beam.Create(examples, reshuffle=False)
                    | beam.BatchElements(**limits))
         assert_that(batches, check)
+
+
+def test_a_file_over_the_read_cap_is_refused_without_reading_it_all(tmp_path):
+    from colorizer.data.images import ImageReadError
+    from colorizer.scale_out.storage import read_capped
+
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(b"\xff" * 5000)
+    assert read_capped(str(path), 5000) == b"\xff" * 5000
+    with pytest.raises(ImageReadError, match="huge.jpg: larger than 4,999 bytes"):
+        read_capped(str(path), 4999)

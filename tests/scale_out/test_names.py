@@ -6,7 +6,13 @@ import pytest
 
 from colorizer.batches.inputs import collect_sources
 from colorizer.scale_out.names import (
-    has_wildcards, listed, listing_pattern, pattern_base, relative_output, unique_outputs)
+    has_wildcards,
+    listed,
+    listing_pattern,
+    pattern_base,
+    relative_output,
+    unique_outputs,
+)
 
 
 @pytest.mark.parametrize("pattern, base", [

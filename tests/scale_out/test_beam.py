@@ -158,6 +158,8 @@ def test_every_input_is_in_the_manifest_once_and_the_bad_ones_in_failures(
     done = archive["good"]
     assert (f"colorized {done}, skipped 0 (already done), failed {len(archive['bad'])} of "
             f"{done + len(archive['bad'])} inputs") in result.stdout
+    named = {line for line in result.stderr.splitlines() if line.startswith("failed: ")}
+    assert named == {f"failed: {path}: {reason}" for path, reason in failures.items()}
 
 
 def test_a_rerun_writes_nothing_and_says_what_it_skipped(first_run, archive, exported):

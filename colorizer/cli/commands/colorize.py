@@ -147,6 +147,7 @@ def _run_on_beam(args) -> int:
                               max_pixels=int(args.max_megapixels * 1e6),
                               temperature=args.temperature, quiet=not args.verbose)
     counts, counters = result.counts, result.counters
+    _print_failures(result.failures, counts["failed"])
     print(f"colorized {counts['ok']}, skipped {counts['skipped']} (already done), failed "
           f"{counts['failed']} of {sum(counts.values())} inputs into {args.out} "
           f"({counters['bytes_read'] / 1e6:.1f} MB read, {counters['bytes_written'] / 1e6:.1f} "
@@ -166,3 +167,25 @@ def _quiet_import(quiet: bool):
         yield
     finally:
         root.setLevel(level)
+
+
+SHOWN_FAILURES = 20
+"""Failures a Beam run names on stderr at its end; all are in failures.jsonl."""
+
+
+def _print_failures(path: str, count: int) -> None:
+    """The first failures, one line each as ``colorize`` prints them while it runs."""
+    if not count:
+        return
+    import json
+    import sys
+
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path) as file:
+        for number, line in enumerate(file):
+            if number == SHOWN_FAILURES:
+                print(f"... and {count - SHOWN_FAILURES} more: see {path}", file=sys.stderr)
+                break
+            entry = json.loads(line)
+            print(f"failed: {entry['input']}: {entry['reason']}", file=sys.stderr)

@@ -11,11 +11,17 @@ with ``--temporal none`` and ``flow``, decoded, and compared with the colour ori
   the original put through the product's encoder (with and without its finer chroma): what
   encoding alone adds;
 - ab RMSE against the original (steadying must not cost accuracy);
-- frames per second at 480p and 1080p, and the share of the time spent outside the model;
+- the field's own steadiness measures (colorizer.evaluation.temporal_metrics): CDC, the colour
+  histograms' Jensen-Shannon divergence between frames 1, 2 and 4 apart (TCVC), and the warp
+  error against the previous output carried by the input's optical flow (Lai et al.), for
+  the original, the original through the product's encoder, per-frame and steadied colour;
+- frames per second at 480p and 1080p, and the share of the time in the network; with
+  ``--baseline COMMIT`` the same for that commit's film path in the same run (a git worktree,
+  alternating processes), and each step's own time per frame (where the time goes);
 - peak memory at two film lengths (720p), to show it does not grow with length.
 
 Usage:
-    python benchmarks/video_flicker.py --model runs/demo/model.keras
+    python benchmarks/video_flicker.py --model runs/demo/model.keras --baseline 53e8f72
 """
 from __future__ import annotations
 
@@ -148,21 +154,20 @@ def flicker(abs_, matrices, cut, blur: float = FLICKER_BLUR) -> float:
     return float(np.mean(changes))
 
 
-class TimedModel:
-    """The model with its time inside ``predict_on_batch`` counted."""
+def field_measures(name: str, frames, inputs, cut) -> dict:
+    """CDC and warp error (colorizer.evaluation.temporal_metrics), shot by shot (the frames
+    before and after a cut apart), averaged by frames."""
+    from colorizer.evaluation.temporal_metrics import (
+        color_distribution_consistency, warp_error)
 
-    def __init__(self, model):
-        self.model, self.seconds = model, 0.0
+    shots = [(0, len(frames))] if cut is None else [(0, cut), (cut, len(frames))]
+    cdc = [(color_distribution_consistency(frames[a:b]), b - a) for a, b in shots if b - a > 4]
+    warp = [(warp_error(frames[a:b], inputs[a:b]), b - a) for a, b in shots if b - a > 1]
 
-    def predict_on_batch(self, batch):
-        start = time.perf_counter()
-        result = np.asarray(self.model.predict_on_batch(batch))
-        self.seconds += time.perf_counter() - start
-        return result
+    def mean(pairs):
+        return float(sum(v * n for v, n in pairs) / sum(n for _, n in pairs))
 
-    @property
-    def weights(self):
-        return self.model.weights
+    return {f"{name}_cdc": mean(cdc), f"{name}_warp_error": mean(warp)}
 
 
 def quality(model, folder: str, frames: int, size) -> dict:
@@ -174,20 +179,27 @@ def quality(model, folder: str, frames: int, size) -> dict:
         clip = os.path.join(folder, f"{kind}.mp4")
         _encode(clip, _gray(colour))
         truth_ab = _ab(colour)
+        inputs = [f[..., 0] for f in _decode(clip)]  # what the film path sees
         row = {"original_flicker": flicker(truth_ab, matrices, cut),
                "original_pixel_flicker": flicker(truth_ab, matrices, cut, blur=0)}
+        row.update(field_measures("original", colour, inputs, cut))
         # The colour original through the product's encoder, and through x264's default
         # chroma quantisation: the flicker that encoding alone adds.
         for name, options in (("encoded", None), ("encoded_x264_default_chroma",
                                                   X264_DEFAULT_CHROMA)):
             encoded = os.path.join(folder, f"{kind}-{name}.mp4")
             _encode_product(clip, colour, encoded, options)
-            row[f"original_{name}_flicker"] = flicker(_ab(_decode(encoded)), matrices, cut)
+            decoded = _decode(encoded)
+            row[f"original_{name}_flicker"] = flicker(_ab(decoded), matrices, cut)
+            if name == "encoded":
+                row.update(field_measures("original_encoded", decoded, inputs, cut))
             row[f"original_{name}_kb"] = os.path.getsize(encoded) / 1024
         for mode in ("none", "flow"):
             out = os.path.join(folder, f"{kind}-{mode}.mp4")
             result = colorize_video(model, clip, out, temporal=mode, progress=False)
-            ab = _ab(_decode(out))
+            decoded = _decode(out)
+            ab = _ab(decoded)
+            row.update(field_measures(mode, decoded, inputs, cut))
             row[f"{mode}_flicker"] = flicker(ab, matrices, cut)
             row[f"{mode}_pixel_flicker"] = flicker(ab, matrices, cut, blur=0)
             row[f"{mode}_ab_rmse"] = float(np.sqrt(np.mean(
@@ -200,30 +212,122 @@ def quality(model, folder: str, frames: int, size) -> dict:
     return rows
 
 
-def speed(model, folder: str, frames: int) -> dict:
-    from colorizer.films.video import colorize_video
+_SPEED_CHILD = r"""
+import json, sys, time
+sys.path.insert(0, {tree!r})
+import numpy as np
+from colorizer.runtimes.network import load_colorizer
+from colorizer.films.video import colorize_video
 
-    rows = {}
+model = load_colorizer({model!r})
+network = model.predict_on_batch
+spent = [0.0]
+
+def timed(batch):  # the network's own time, counted
+    start = time.perf_counter()
+    result = np.asarray(network(batch))
+    spent[0] += time.perf_counter() - start
+    return result
+
+model.predict_on_batch = timed
+rows = {{}}
+for name, clip, frames in {clips!r}:
+    for mode in ("none", "flow"):
+        best = None
+        for repeat in range({repeats}):
+            spent[0] = 0.0
+            start = time.perf_counter()
+            colorize_video(model, clip, clip + f"-{{mode}}-{{repeat}}.mp4", temporal=mode,
+                           progress=False)
+            seconds = time.perf_counter() - start
+            if best is None or seconds < best[0]:
+                best = (seconds, spent[0])
+        rows[f"{{name}}_{{mode}}"] = {{"frames_per_second": frames / best[0],
+                                      "share_in_network": best[1] / best[0]}}
+print(json.dumps(rows))
+"""
+
+
+def stages(model, clip: str) -> dict:
+    """Seconds per frame of each step alone, one after the other on one thread: where the
+    time goes (the film path overlaps them on its threads)."""
+    from colorizer.films.temporal import TemporalSmoother
+    from colorizer.films.video_io import SegmentWriter, probe_video, read_frames
+    from colorizer.inference.full_resolution import (
+        image_lightness, merge_lightness_ab, model_input, predict_ab_batch)
+
+    info = probe_video(clip)
+    clock = time.perf_counter()
+    frames = list(read_frames(clip, info))
+    times = {"decode": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    lights = [image_lightness(f.rgb) for f in frames]
+    smalls = [model_input(lightness) for lightness in lights]
+    times["lightness"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    ab = np.concatenate([predict_ab_batch(model, np.stack(smalls[i:i + 8]))
+                         for i in range(0, len(smalls), 8)])
+    times["network"] = time.perf_counter() - clock
+    smoother = TemporalSmoother(mode="flow")
+    clock = time.perf_counter()
+    steady = []
+    for small, ab_small in zip(smalls, ab):
+        smoother.advance(small)
+        steady.append(smoother.blend(ab_small))
+    times["flow"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    rgbs = [merge_lightness_ab(lightness, s) for lightness, s in zip(lights, steady)]
+    times["merge"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    with SegmentWriter(clip + "-stages.mp4", info) as writer:
+        for frame, rgb in zip(frames, rgbs):
+            writer.write(rgb, frame.pts)
+    times["encode"] = time.perf_counter() - clock
+    return {name: seconds / len(frames) for name, seconds in times.items()}
+
+
+def speed(model, model_path: str, folder: str, frames: int, baseline: str | None,
+          repeats: int = 2) -> dict:
+    """Frames per second at 480p and 1080p, of this tree and, in the same run, of the
+    ``baseline`` commit's (each in a fresh process, alternately)."""
+    clips = []
     for name, size in (("480p", (480, 854)), ("1080p", (1080, 1920))):
         colour, _, _ = scene("pan", frames, size)
         clip = os.path.join(folder, f"speed-{name}.mp4")
         _encode(clip, _gray(colour))
-        for mode in ("none", "flow"):
-            timed = TimedModel(model)
-            start = time.perf_counter()
-            colorize_video(timed, clip, os.path.join(folder, f"speed-{name}-{mode}.mp4"),
-                           temporal=mode, progress=False)
-            seconds = time.perf_counter() - start
-            rows[f"{name}_{mode}"] = {"frames_per_second": frames / seconds,
-                                      "share_outside_model": 1.0 - timed.seconds / seconds}
-            print(name, mode, rows[f"{name}_{mode}"], flush=True)
+        clips.append((name, clip, frames))
+    trees = {"now": ROOT}
+    if baseline:
+        tree = os.path.join(folder, "baseline")
+        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", tree, baseline],
+                       check=True, capture_output=True)
+        trees["baseline"] = tree
+    rows: dict = {}
+    try:
+        for label, tree in trees.items():
+            child = _SPEED_CHILD.format(tree=tree, model=model_path, clips=clips,
+                                        repeats=repeats)
+            done = subprocess.run([sys.executable, "-c", child], check=True,
+                                  capture_output=True, text=True)
+            rows[label] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(label, rows[label], flush=True)
+    finally:
+        if baseline:
+            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force",
+                            trees["baseline"]], capture_output=True)
+    if baseline:
+        rows["baseline_commit"] = baseline
+        rows["ratio_now_to_baseline"] = {
+            key: rows["now"][key]["frames_per_second"] /
+            rows["baseline"][key]["frames_per_second"] for key in rows["now"]}
+    rows["stages_seconds_per_frame"] = {name: stages(model, clip) for name, clip, _ in clips}
     return rows
 
 
 _MEMORY_CHILD = """
 import resource, sys
 sys.path.insert(0, {root!r})
-from colorizer.model.network import load_colorizer
+from colorizer.runtimes.network import load_colorizer
 from colorizer.films.video import colorize_video
 model = load_colorizer({model!r})
 colorize_video(model, {clip!r}, {out!r}, progress=False)
@@ -249,11 +353,13 @@ def memory(model_path: str, folder: str, lengths=(120, 480)) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="a .keras colorizer")
+    parser.add_argument("--model", required=True, help="a colorizer file (.keras or an export)")
     parser.add_argument("--frames", type=int, default=48, help="frames per quality film")
+    parser.add_argument("--speed-frames", type=int, default=48, help="frames per speed film")
+    parser.add_argument("--baseline", help="a commit whose film path is timed beside this one")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "video_results.json"))
     args = parser.parse_args()
-    from colorizer.model.network import load_colorizer
+    from colorizer.runtimes.network import load_colorizer
 
     model = load_colorizer(args.model)
     with tempfile.TemporaryDirectory() as folder:
@@ -262,7 +368,7 @@ def main() -> None:
             "model": os.path.basename(args.model),
             "grain_levels": GRAIN,
             "quality_480p": quality(model, folder, args.frames, (480, 854)),
-            "speed": speed(model, folder, 24),
+            "speed": speed(model, args.model, folder, args.speed_frames, args.baseline),
             "memory_720p": memory(args.model, folder),
         }
     with open(args.out, "w", encoding="utf-8") as file:

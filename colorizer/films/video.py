@@ -18,6 +18,8 @@ Example:
 """
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
 import fractions
 import hashlib
@@ -171,7 +173,7 @@ def _prefetch(frames: Iterator[Frame], render_size: int, size: int) -> Iterator:
 def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAULT_RENDER_SIZE,
                     smoother: TemporalSmoother | None = None, batch_size: int = 8,
                     tracker: HintTracker | None = None, reference: np.ndarray | None = None,
-                    ) -> Iterator[tuple[Frame, np.ndarray]]:
+                    states: dict | None = None) -> Iterator[tuple[Frame, np.ndarray]]:
     """Colorizes a stream of frames: yields each frame with its uint8 RGB result.
 
     The result's L is the frame's own (before any encoding); ab comes from the model at the
@@ -181,12 +183,34 @@ def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAUL
     colours (the smoother's motion is what the tracker follows); a model that takes hints
     (:func:`colorizer.runtimes.network.takes_hints`) is fed them, frame by frame, and the
     solve after it only makes the hinted pixels exact.
+
+    The merge with full-size L runs on a thread of its own, one batch behind the network, so
+    the two overlap (the result is the same as one after the other). With ``states``, the
+    smoother's and the tracker's state after each batch are kept there under the index of
+    the batch's last frame (copies: by the time that frame is yielded the next batch has
+    moved them on).
     """
     smoother = smoother or TemporalSmoother(mode="none")
     feeds_hints = tracker is not None and takes_hints(model)
     batch: list = []
+    merging: collections.deque = collections.deque()
+    merger = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="merge")
 
-    def flush() -> Iterator[tuple[Frame, np.ndarray]]:
+    def merge(lightness, steady, found) -> np.ndarray:
+        rows, cols, hint_ab = found if found is not None else ((), (), None)
+        if len(rows) or reference is not None:
+            if not len(rows):
+                cols, hint_ab = rows, np.zeros((0, 2), np.float32)
+            # A fixed prior: one chosen per frame from the hints could change between
+            # frames, and colour would flicker where the hints are the same.
+            guided = guided_ab_at(lightness, steady, np.asarray(rows, np.int64),
+                                  np.asarray(cols, np.int64), hint_ab, reference,
+                                  prior_strength=LEARNED_PRIOR_STRENGTH
+                                  if feeds_hints and len(rows) else PRIOR_STRENGTH)
+            return encode_lab(lightness, guided)
+        return merge_lightness_ab(lightness, steady)
+
+    def flush() -> None:
         # The motion of every frame first (L alone): it carries the hints, which a model that
         # takes hints must have before it runs.
         tracked = []
@@ -202,27 +226,35 @@ def colorize_frames(model, frames: Iterator[Frame], *, render_size: int = DEFAUL
         ab = predict_ab_batch(model, smalls, feeds)
         for (frame, lightness, small), ab_small, found in zip(batch, ab, tracked):
             steady = smoother.blend(ab_small)
-            rows, cols, hint_ab = found if found is not None else ((), (), None)
-            if len(rows) or reference is not None:
-                if not len(rows):
-                    cols, hint_ab = rows, np.zeros((0, 2), np.float32)
-                # A fixed prior: one chosen per frame from the hints could change between
-                # frames, and colour would flicker where the hints are the same.
-                guided = guided_ab_at(lightness, steady, np.asarray(rows, np.int64),
-                                      np.asarray(cols, np.int64), hint_ab, reference,
-                                      prior_strength=LEARNED_PRIOR_STRENGTH
-                                      if feeds_hints and len(rows) else PRIOR_STRENGTH)
-                yield frame, encode_lab(lightness, guided)
-            else:
-                yield frame, merge_lightness_ab(lightness, steady)
+            merging.append((frame, merger.submit(merge, lightness, steady, found)))
+        if states is not None:
+            states[batch[-1][0].index] = _snapshot(smoother, tracker)
         batch.clear()
 
-    for item in _prefetch(frames, render_size, batch_size * PREFETCH_BATCHES):
-        batch.append(item)
-        if len(batch) == batch_size:
-            yield from flush()
-    if batch:
-        yield from flush()
+    def finished(keep: int) -> Iterator[tuple[Frame, np.ndarray]]:
+        while len(merging) > keep:
+            frame, result = merging.popleft()
+            yield frame, result.result()
+
+    try:
+        for item in _prefetch(frames, render_size, batch_size * PREFETCH_BATCHES):
+            batch.append(item)
+            if len(batch) == batch_size:
+                flush()  # this batch's network, while the last one's merges run
+                yield from finished(batch_size)  # the last batch's frames
+        if batch:
+            flush()
+        yield from finished(0)
+    finally:
+        merger.shutdown(wait=True, cancel_futures=True)
+
+
+def _snapshot(smoother: TemporalSmoother, tracker: HintTracker | None) -> dict:
+    """Copies of what continues after this frame, as a finished segment saves it."""
+    arrays = dict(smoother.state.to_arrays())
+    if tracker is not None and tracker.state:
+        arrays.update(tracker.state.to_arrays())
+    return {name: np.array(value, copy=True) for name, value in arrays.items()}
 
 
 def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_RENDER_SIZE,
@@ -303,25 +335,29 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
                 tracker.state = TrackedHints.from_arrays(arrays)
     bar = tqdm(total=info.frames or None, initial=first, desc=os.path.basename(path),
                unit="frame", disable=not progress)
-    count, writer, number = first, None, done_segments
+    count, number, last = first, done_segments, None
+    states: dict = {}
+    encoder = _SegmentEncoder(parts, info, depth=2 * batch_size)
     try:
         frames = (f for f in read_frames(path, info) if f.index >= first)
         for frame, rgb in colorize_frames(model, frames, render_size=render_size,
                                           smoother=smoother, batch_size=batch_size,
-                                          tracker=tracker, reference=reference):
-            if writer is None:
-                writer = SegmentWriter(_segment(parts, number)[0] + ".partial", info)
-            writer.write(rgb, frame.pts)
-            count += 1
+                                          tracker=tracker, reference=reference,
+                                          states=states):
+            encoder.write(number, rgb, frame.pts)
+            count, last = count + 1, frame.index
             if max_frames is not None and count > max_frames:
                 raise VideoReadError(_too_long(path, max_frames, info.fps))
             bar.update()
             if count % per_segment == 0:
-                _finish_segment(writer, parts, number, smoother.state, tracker)
-                writer, number = None, number + 1
-        if writer is not None:
-            _finish_segment(writer, parts, number, smoother.state, tracker)
-            writer, number = None, number + 1
+                encoder.finish(number, states.pop(frame.index))
+                number += 1
+            else:
+                states.pop(frame.index, None)  # (kept only where a batch ends)
+        if count % per_segment and last is not None:
+            encoder.finish(number, _snapshot(smoother, tracker))
+            number += 1
+        encoder.close()  # every frame encoded, every segment in place
         if count == 0:
             raise VideoReadError(f"{path}: the video stream holds no frames")
         if truncated(count, info.frames):
@@ -335,11 +371,11 @@ def colorize_video(model, path: str, target: str, *, render_size: int = DEFAULT_
         finally:
             remove_quietly(partial)
     except Exception:  # whatever failed, this film leaves nothing behind
-        if writer is not None:
-            writer.container.close()
+        encoder.stop()
         shutil.rmtree(parts, ignore_errors=True)
         raise
     finally:
+        encoder.stop()  # an interruption keeps the finished segments; nothing waits on it
         bar.close()
     shutil.rmtree(parts, ignore_errors=True)
     return VideoResult(target, info.width, info.height, count, info.fps, smoother.cuts, first,
@@ -352,16 +388,83 @@ def _too_long(path: str, max_frames: int, fps) -> str:
 
 
 def _finish_segment(writer: SegmentWriter, parts: str, number: int,
-                    state: SmootherState, tracker: HintTracker | None = None) -> None:
+                    state: dict[str, np.ndarray]) -> None:
     """Closes a segment and renames it into place with the state that continues after it
-    (the smoother's, and where the hints have got to)."""
+    (the smoother's, and where the hints have got to: :func:`_snapshot`)."""
     writer.close()
     video, state_path = _segment(parts, number)
     partial_state = state_path + ".partial.npz"
-    tracked = tracker.state.to_arrays() if tracker is not None and tracker.state else {}
-    np.savez(partial_state, **state.to_arrays(), **tracked)
+    np.savez(partial_state, **state)
     os.replace(partial_state, state_path)
     os.replace(writer.path, video)  # last: a segment counts once both files are in place
+
+
+class _SegmentEncoder:
+    """Encodes frames and finishes segments on a thread of its own, in order: H.264 encoding
+    (PyAV lets go of the GIL while libx264 works) overlaps the network and the merge.
+
+    An error in the thread is raised by the next call; :meth:`stop` abandons the work
+    (the open segment stays ``.partial``, which a later run discards).
+    """
+
+    def __init__(self, parts: str, info, depth: int):
+        self.parts, self.info = parts, info
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.writer: SegmentWriter | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="encode", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None or self.stopping.is_set():
+                continue  # drained, so that a producer never waits on a dead thread
+            kind, number, payload, pts = item
+            try:
+                if kind == "frame":
+                    if self.writer is None:
+                        self.writer = SegmentWriter(_segment(self.parts, number)[0] + ".partial",
+                                                    self.info)
+                    self.writer.write(payload, pts)
+                else:
+                    _finish_segment(self.writer, self.parts, number, payload)
+                    self.writer = None
+            except BaseException as error:  # noqa: BLE001 - raised in the caller's thread
+                self.error = error
+
+    def _put(self, item) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(item)
+
+    def write(self, number: int, rgb: np.ndarray, pts: int) -> None:
+        """Queues one frame of segment ``number``."""
+        self._put(("frame", number, rgb, pts))
+
+    def finish(self, number: int, state: dict[str, np.ndarray]) -> None:
+        """Queues the end of segment ``number``, with the state that continues after it."""
+        self._put(("finish", number, state, None))
+
+    def close(self) -> None:
+        """Waits until everything queued is done; raises what failed."""
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """Abandons what is queued and closes an open segment's file; safe to call twice."""
+        if self.thread.is_alive():
+            self.stopping.set()
+            self.queue.put(None)
+            self.thread.join()
+        if self.writer is not None:
+            self.writer.container.close()
+            self.writer = None
 
 
 def gray_frame(rgb: np.ndarray) -> np.ndarray:

@@ -159,7 +159,7 @@ def estimate(photos_per_core_s: float) -> dict:
 
 
 def measure(photos: str, model: str, workers: list[int], work: str) -> dict:
-    good = len(os.listdir(photos))
+    good = len([n for n in os.listdir(photos) if n not in BAD_FILES])
     for name, data in BAD_FILES.items():
         with open(os.path.join(photos, name), "wb") as file:
             file.write(data)
@@ -200,6 +200,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scans", type=int, default=60, help="1600 x 1200 scans made here")
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 1],
                         help="DirectRunner worker processes, one Beam run per number")
+    parser.add_argument("--also-model", help="a second model file (e.g. the .keras one of "
+                                             "the ONNX export) measured the same way")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     results = {"machine": f"{os.cpu_count()} CPU cores, {platform.processor() or 'x86_64'}",
@@ -214,6 +216,10 @@ def main(argv=None) -> int:
             make(folder)
             results["sets"][name] = measure(folder, args.model, args.workers,
                                             os.path.join(work, name))
+            if args.also_model:  # the same runs with the other model file, 2 workers
+                other = measure(folder, args.also_model, [max(args.workers)],
+                                os.path.join(work, name + "-also"))
+                results["sets"][name][f"with_{os.path.basename(args.also_model)}"] = other
             print(name, json.dumps(results["sets"][name], indent=1), flush=True)
     if args.json:
         with open(args.json, "w") as file:

@@ -2,6 +2,10 @@
 a single file's own name, a glob's path below its fixed part, hashes where two collide."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from colorizer.batches.inputs import collect_sources
@@ -66,3 +70,19 @@ def test_names_match_what_colorize_gives_the_same_files(tmp_path):
     assert named == expected
     assert named[str(tmp_path / "a" / "x.jpg")] != "x.jpg"  # x.jpg and x.JPG collide: hashed
     assert named[str(tmp_path / "a" / "sub" / "y.tif")] == "sub/y.tif.png"
+
+
+def test_runner_without_beam_says_how_to_install_it(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"\x08\x07")  # named and shaped like ONNX: no backend is chosen
+    child = ("import sys; sys.modules['apache_beam'] = None  # as if Beam were not installed\n"
+             "from colorizer.cli import main\n"
+             f"sys.exit(main(['colorize', '--runner', 'direct', '--model', {str(model)!r}, "
+             f"'--out', {str(tmp_path / 'out')!r}, {str(tmp_path)!r}]))")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": root}, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        'colorizer colorize: error: --runner needs Apache Beam: pip install "colorizer[beam]"')
+    assert not (tmp_path / "out").exists()

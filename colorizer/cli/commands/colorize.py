@@ -87,17 +87,17 @@ def run(args) -> int:
     from colorizer.runtimes.network import load_colorizer, set_temperature
 
     working_size(1, 1, args.render_size)  # a bad value fails before the model loads
-    if args.runner:
-        return _run_on_beam(args)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not args.max_megapixels > 0:
+        raise ValueError(f"--max-megapixels must be positive, got {args.max_megapixels}")
+    if args.runner:
+        return _run_on_beam(args)
     guide = None
     if args.hints is not None or args.reference is not None:
         from colorizer.batches.guidance import BatchGuidance
 
         guide = BatchGuidance.from_paths(args.hints, args.reference)  # fails before the model
-    if not args.max_megapixels > 0:
-        raise ValueError(f"--max-megapixels must be positive, got {args.max_megapixels}")
     model = load_colorizer(args.model)
     if args.temperature is not None:
         set_temperature(model, args.temperature)  # refuses a regression model, clearly
@@ -123,10 +123,6 @@ def _run_on_beam(args) -> int:
         if value:
             raise ValueError(f"{flag} is not offered with --runner (a Beam run colorizes "
                              "photos as they are); run without --runner for it")
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if not args.max_megapixels > 0:
-        raise ValueError(f"--max-megapixels must be positive, got {args.max_megapixels}")
     try:
         with _quiet_import(not args.verbose):
             from colorizer.scale_out.options import check_beam_flags

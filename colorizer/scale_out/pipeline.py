@@ -138,7 +138,10 @@ class ListPattern(beam.DoFn):
         except Exception as error:  # noqa: BLE001 - a missing bucket, an unknown scheme
             yield _failure(pattern, f"cannot list it ({_reason(pattern, error)})")
             return
-        out = os.path.abspath(self.out) + os.sep if is_local(self.out) else self.out
+        # The output folder's own files are never inputs (its prefix ends at a separator, so
+        # a sibling folder that shares the name's start is not taken for it).
+        out = (os.path.abspath(self.out) + os.sep if is_local(self.out)
+               else self.out.rstrip("/") + "/")
         listing = is_folder or has_wildcards(pattern)
         count = 0
         for file in found:

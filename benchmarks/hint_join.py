@@ -29,12 +29,18 @@ import sys
 import time
 
 ROWS = {
-    "automatic": (None, "no hint inputs: the automatic colorizer, the reference at 0 hints"),
-    "full-resolution": ((1,), "added once, before the ab head (stride 1)"),
-    "coarse": ((8,), "added once, to the encoder's output (stride 8)"),
-    "every-scale": ((8, 4, 2, 1), "added at strides 8, 4, 2 and 1 (the package's choice)"),
+    "automatic": (None, False, "no hint inputs: the automatic colorizer, the reference at 0 "
+                  "hints"),
+    "full-resolution": ((1,), False, "added once, before the ab head (stride 1)"),
+    "coarse": ((8,), False, "added once, to the encoder's output (stride 8)"),
+    "every-scale": ((8, 4, 2, 1), False, "added at strides 8, 4, 2 and 1"),
+    "spread": ((8, 4, 2, 1), "features", "added at strides 8, 4, 2 and 1, and at stride 8 the "
+               "hints spread over 1, 5, 13 cells and the whole photo"),
+    "spread-mix": ((8, 4, 2, 1), "mix", "as spread, and the head mixes the spread colours into "
+                   "its own by learned weights (the package's choice)"),
 }
-"""name -> (join strides, what it is)."""
+"""name -> (join strides, the spread hints: False, joined at stride 8 (``features``) or also
+mixed into the head's colour (``mix``), what it is)."""
 
 
 def evaluate(model, batches, counts, seed: int = 123) -> dict:
@@ -77,10 +83,13 @@ def main(argv=None) -> int:
 
     from colorizer.data.config import AugmentConfig
     from colorizer.data.pipeline import make_dataset
+    from colorizer.model import hints as hint_branch
     from colorizer.model import network
     from colorizer.model.config import ModelConfig
     from colorizer.training.config import TrainConfig
     from colorizer.training.train import train
+
+    SPREAD_RADII = hint_branch.SPREAD_RADII
 
     train_ds = make_dataset(args.photos, split="train", batch_size=args.batch_size,
                             image_size=args.image_size, training=True, repeat=True, seed=0,
@@ -94,8 +103,10 @@ def main(argv=None) -> int:
         with open(args.json) as f:
             results["rows"] = json.load(f).get("rows", {})
     for name in args.rows:
-        strides, what = ROWS[name]
+        strides, spread, what = ROWS[name]
         network.JOIN_STRIDES = strides or ()
+        hint_branch.SPREAD_RADII = SPREAD_RADII if spread else ()
+        hint_branch.MIX_SPREAD = spread == "mix"
         keras.utils.set_random_seed(args.seed)
         row = name if args.seed == 0 else f"{name}-seed{args.seed}"
         start = time.monotonic()
@@ -111,6 +122,7 @@ def main(argv=None) -> int:
                      if layer.name.startswith("hints") or layer.name.endswith("_hint_join"))
         rmse = evaluate(result.model, val, args.hints if strides else [0])
         results["rows"][row] = {"joins": what, "seed": args.seed, "strides": list(strides or ()),
+                                 "spread": spread,
                                  "hint_parameters": int(joined), "train_minutes": minutes,
                                  "train_loss": result.history[-1]["loss"],
                                  "ab_rmse_by_hints": rmse}

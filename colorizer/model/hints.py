@@ -12,6 +12,13 @@ weights expect). A small branch reads them, with L, and joins the decoder at eve
                                -> Conv3x3/2 64 (H/8)
     each added to the decoder's input at its scale through a zero-initialised Conv1x1
 
+A convolution sees a few cells around a hint; a cat spans the photo. So at the encoder's
+stride the branch also gets each hint spread far (:class:`HintSpread`, normalised convolution,
+Knutsson and Westin 1993): the mean hinted colour and how much of it there is, over windows of
+1, 5 and 13 cells and the whole photo. The decoder, which sees what the encoder found, learns
+which of the spread colour belongs where, from its first steps (measured in
+``benchmarks/hint_join.json``: the ``spread`` row).
+
 The joins start at zero, so a freshly built hint model colours exactly as the automatic model
 with the same weights, and training grows the hints' influence from there. The coarse joins
 let three decoder blocks spread a hint over the region it belongs to; the full-resolution one
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from keras import ops
 
 from colorizer.model.hint_encoding import (  # noqa: F401 - the names this module always had
     HINT_CHANNELS, HINTS_INPUT, encode_hints, no_hints_array)
@@ -30,6 +38,13 @@ HINT_BRANCH = {1: 16, 2: 32, 4: 64, 8: 64}
 """Filters of the hint branch at each stride (1: full resolution, 8: the encoder's output)."""
 JOIN_STRIDES = (8, 4, 2, 1)
 """Strides at which the hint features join the decoder (those a head reaches)."""
+SPREAD_RADII = (0, 2, 6, None)
+"""Half-sides, in cells of the encoder's stride, of the windows :class:`HintSpread` averages
+over (``None``: the whole photo). Empty: no spread (hint models built before it had none)."""
+SPREAD_STRIDE = 8
+MIX_SPREAD = True
+"""Whether a regression head mixes the spread hints into its colour (:class:`HintMix`)."""
+"""The spread is computed on cells of this many pixels: the encoder's stride, where it joins."""
 
 
 def no_hints(lightness):
@@ -40,11 +55,104 @@ def no_hints(lightness):
     return keras.ops.zeros(tuple(shape[:-1]) + (HINT_CHANNELS,), "float32")
 
 
+@keras.saving.register_keras_serializable(package="colorizer")
+class HintSpread(keras.layers.Layer):
+    """Hints spread over growing windows: ``(N, H, W, 3)`` -> ``(N, H/s, W/s, 3 * len(radii))``.
+
+    On cells of ``stride`` pixels, for each window (a square of ``2 r + 1`` cells, or the
+    whole photo for ``r = None``): the mean hinted ab over the hinted pixels in it (0 where it
+    holds none), and ``n / (n + 1)`` for its ``n`` hinted pixels (0: none, 0.5: one, near 1:
+    a patch), so the nested windows tell the decoder how far the nearest hint is. Sums are box
+    convolutions with zeros outside the photo, the same on every backend.
+
+    Args:
+        radii: Window half-sides in cells; ``None`` for the whole photo.
+        stride: Cell side in pixels (input sides must be multiples of it).
+    """
+
+    def __init__(self, radii=SPREAD_RADII, stride: int = SPREAD_STRIDE, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.radii = tuple(None if r is None else int(r) for r in radii)
+        self.stride = int(stride)
+
+    def call(self, hints):
+        hints = ops.cast(hints, "float32")
+        mask = hints[..., 2:]
+        # Per cell: the sum of hinted ab (the input holds ab under the mask, 0 elsewhere) and
+        # the number of hinted pixels (means times the cell's area).
+        cells = ops.average_pool(ops.concatenate([hints[..., :2], mask], axis=-1),
+                                 self.stride, self.stride, padding="valid")
+        cells = cells * float(self.stride * self.stride)
+        outputs = []
+        for radius in self.radii:
+            if radius is None:
+                sums = ops.sum(cells, axis=(1, 2), keepdims=True) + ops.zeros_like(cells)
+            else:
+                side = 2 * radius + 1
+                kernel = ops.ones((side, side, 3, 1), "float32")
+                sums = ops.depthwise_conv(cells, kernel, 1, padding="same")
+            count = sums[..., 2:]
+            # Average pooling leaves float rounding in a count: below half a pixel is none.
+            hinted = ops.cast(count > 0.5, "float32")
+            colour = sums[..., :2] / ops.maximum(count, 0.5) * hinted
+            outputs += [colour, count * hinted / (count + 1.0)]
+        return ops.concatenate(outputs, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        cell = lambda n: None if n is None else n // self.stride  # noqa: E731
+        return (batch, cell(height), cell(width), 3 * len(self.radii))
+
+    def get_config(self):
+        return {**super().get_config(), "radii": list(self.radii), "stride": self.stride}
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class HintMix(keras.layers.Layer):
+    """The head's colour moved towards the spread hints, by weights the network learns.
+
+    ``[ab, spread, weights]`` -> ``ab + sum_r weights_r * hinted_r * (colour_r - ab)``: ``ab``
+    ``(N, H, W, 2)`` the head's colour (over 128), ``spread`` :class:`HintSpread`'s output at
+    stride ``stride``, brought to full size bilinearly, ``weights`` ``(N, H, W, len(radii))``.
+    Where a window holds no hint its term is 0, so without hints the colour is the head's.
+    Copying a nearby hint's colour over the region it belongs to is then one weight the decoder
+    learns per pixel, not a function its convolutions must find.
+    """
+
+    def __init__(self, stride: int = SPREAD_STRIDE, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.stride = int(stride)
+
+    def call(self, inputs):
+        from colorizer.model.layers import upsample_bilinear
+
+        ab, spread, weights = (ops.cast(x, "float32") for x in inputs)
+        spread = upsample_bilinear(spread, self.stride)
+        for scale in range(weights.shape[-1]):
+            colour = spread[..., 3 * scale:3 * scale + 2]
+            hinted = spread[..., 3 * scale + 2:3 * scale + 3]
+            # The window's colour where it holds a hint; the head's own colour where not.
+            weight = weights[..., scale:scale + 1] * ops.cast(hinted > 0, "float32")
+            ab = ab + weight * (colour - ab)
+        # Weights in [0, 1] keep the colour between the head's and the hints'; beyond, the
+        # output stays inside the range the head's tanh gives.
+        return ops.clip(ab, -1.0, 1.0)
+
+    def compute_output_shape(self, input_shapes):
+        return tuple(input_shapes[0])
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride}
+
+
 def hint_features(hints, lightness) -> dict[int, object]:
     """The hint branch: ``{stride: features}`` at strides 1, 2, 4 and 8.
 
     It sees L too (scaled to [0, 1]), so its features can follow the photo's edges from full
-    resolution on, as the first layer of Zhang et al.'s network does.
+    resolution on, as the first layer of Zhang et al.'s network does. At stride 8 the hints
+    spread far (:class:`HintSpread`) join the branch's own features.
     """
     scaled = keras.layers.Rescaling(1.0 / 100.0, name="hints_lightness")(lightness)
     x = keras.layers.Concatenate(name="hints_in")([hints, scaled])
@@ -57,6 +165,12 @@ def hint_features(hints, lightness) -> dict[int, object]:
                                 activation="relu", kernel_initializer=seeded,
                                 name=f"hints_conv{stride}")(x)
         features[stride] = x
+    if SPREAD_RADII:
+        spread = HintSpread(SPREAD_RADII, SPREAD_STRIDE, name="hints_spread")(hints)
+        features[SPREAD_STRIDE] = keras.layers.Concatenate(name="hints_spread_features")(
+            [features[SPREAD_STRIDE], spread])
+        if MIX_SPREAD:
+            features["spread"] = spread
     return features
 
 

@@ -39,7 +39,8 @@ from colorizer.gamut import load_gamut_bins
 from colorizer.model.classification import (
     DEFAULT_TEMPERATURE, LOGITS_STRIDE, AnnealedMeanDecoding)
 from colorizer.model.hint_encoding import HINT_CHANNELS, HINTS_INPUT
-from colorizer.model.hints import JOIN_STRIDES, hint_features, join_hints, no_hints
+from colorizer.model.hints import (
+    JOIN_STRIDES, SPREAD_STRIDE, HintMix, hint_features, join_hints, no_hints)
 from colorizer.model.layers import BilinearUpsampling, LightnessToImageNetRGB
 from colorizer.model.pretrained import DENSENET_NOTOP_FILE, pretrained_weights
 
@@ -91,10 +92,17 @@ def _decoder_block(x, filters: int, name: str, upsample: bool = True):
     return BilinearUpsampling(2, name=f"{name}_up")(x) if upsample else x
 
 
-def _regression_head(x):
+def _regression_head(x, spread=None):
+    features = x
     x = keras.layers.Conv2D(2, 3, padding="same", name="ab_conv")(x)
     # tanh and the scale run in float32 so mixed precision never rounds the colours.
     x = keras.layers.Activation("tanh", dtype="float32", name="ab_tanh")(x)
+    if spread is not None:
+        # Zero-initialised: a fresh hint model colours as the automatic one.
+        weights = keras.layers.Conv2D(spread.shape[-1] // 3, 3, padding="same",
+                                      kernel_initializer="zeros", dtype="float32",
+                                      name="hints_mix_weights")(features)
+        x = HintMix(SPREAD_STRIDE, name="hints_mix")([x, spread, weights])
     return keras.layers.Rescaling(AB_RANGE, dtype="float32", name=AB_LAYER)(x)
 
 
@@ -166,11 +174,12 @@ def build_colorizer(
     encoder = build_encoder(encoder_weights, image_size)
     encoder.trainable = not freeze_encoder
     x = encoder(x)
-    hints, joins = None, {}
+    hints, joins, spread = None, {}, None
     if hint_inputs:
         hints = keras.Input(shape=(image_size, image_size, HINT_CHANNELS), name=HINTS_INPUT)
         features = hint_features(hints, lightness)
         joins = {stride: features[stride] for stride in JOIN_STRIDES}
+        spread = features.get("spread")
     regression = head == "regression"
     stride = MODEL_STRIDE
     for i, filters in enumerate(decoder_filters, start=1):
@@ -179,7 +188,7 @@ def build_colorizer(
         x = _decoder_block(x, filters, name=f"decoder{i}", upsample=upsample)
         stride //= 2 if upsample else 1
     x = join_hints(x, joins.pop(stride, None), name="head")
-    ab = (_regression_head(x) if regression
+    ab = (_regression_head(x, spread) if regression
           else _classification_head(x, load_gamut_bins(), temperature))
     model = keras.Model([lightness, hints] if hint_inputs else lightness, ab, name=name)
 

@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from colorizer.model.hints import encode_hints, no_hints
+from colorizer.model import hints as hint_branch
+from colorizer.model.hints import HintSpread, encode_hints, no_hints
 from colorizer.model.network import (
     build_colorizer, head_of, load_colorizer, logits_model, model_inputs, takes_hints)
 from tests.backends import BACKEND
@@ -33,11 +34,15 @@ def _batch(n=2, height=48, width=64, seed=0):
 
 
 def _wake_the_joins(model, seed=1, scale=3.0):
-    """Gives the zero-initialised joins random weights, as training would: hints now matter."""
+    """Gives the zero-initialised joins (and the mix's weights) random weights, as training
+    would: hints now matter."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         if layer.name.endswith("_hint_join"):
             layer.set_weights([rng.normal(0, scale, w.shape).astype(np.float32)
+                               for w in layer.get_weights()])
+        elif layer.name == "hints_mix_weights":  # weights near [0, 1], as trained ones are
+            layer.set_weights([rng.normal(0, 0.02, w.shape).astype(np.float32)
                                for w in layer.get_weights()])
 
 
@@ -135,14 +140,18 @@ def test_parameters_and_cost_it_adds():
 
     automatic = build_colorizer(None)
     hinted = build_colorizer(None, hint_inputs=True)
-    assert hinted.count_params() - automatic.count_params() == 79_952
+    assert hinted.count_params() - automatic.count_params() == 82_644
+    classifier = build_colorizer(None, head="classification")
+    hinted_classifier = build_colorizer(None, head="classification", hint_inputs=True)
+    assert hinted_classifier.count_params() - classifier.count_params() == 78_832
     joins = [layer for layer in hinted.layers if layer.name.endswith("_hint_join")]
     assert [layer.name for layer in joins] == [
         "decoder1_hint_join", "decoder2_hint_join", "decoder3_hint_join", "head_hint_join"]
     assert all(not np.any(w) for layer in joins for w in layer.get_weights())
-    assert count_macs(224, hint_inputs=True) - count_macs(224) == 256_901_120
+    assert count_macs(224, hint_inputs=True) - count_macs(224) == 315_908_096
     page = open(os.path.join(ROOT, "docs", "training.md"), encoding="utf-8").read()
-    assert "It adds 79,952 parameters to the 622,850" in page and "0.26 GMACs" in page
+    assert "It adds 82,644 parameters to the 622,850" in page and "0.32 GMACs" in page
+    assert "78,832" in page
 
 
 def test_float32_output_under_mixed_precision():
@@ -206,3 +215,81 @@ def test_a_colour_gain_scales_a_hint_model_too():
     lightness, hints = _batch()
     np.testing.assert_allclose(vivid.predict_on_batch([lightness, hints]),
                                1.5 * model.predict_on_batch([lightness, hints]), atol=1e-3)
+
+
+def _spread_reference(hints, radii, stride):
+    """:class:`HintSpread` in plain NumPy loops: per cell and window, the mean hinted ab over
+    the hinted pixels in it and n / (n + 1) for its n hinted pixels."""
+    n, height, width, _ = hints.shape
+    rows, cols = height // stride, width // stride
+    out = np.zeros((n, rows, cols, 3 * len(radii)), np.float64)
+    for image in range(n):
+        for row in range(rows):
+            for col in range(cols):
+                for i, radius in enumerate(radii):
+                    if radius is None:
+                        window = hints[image]
+                    else:
+                        top, left = max(0, row - radius) * stride, max(0, col - radius) * stride
+                        bottom = min(rows, row + radius + 1) * stride
+                        right = min(cols, col + radius + 1) * stride
+                        window = hints[image, top:bottom, left:right]
+                    count = window[..., 2].sum()
+                    if count:
+                        out[image, row, col, 3 * i:3 * i + 2] = (
+                            window[..., :2].sum(axis=(0, 1)) / count)
+                        out[image, row, col, 3 * i + 2] = count / (count + 1)
+    return out
+
+
+def test_the_spread_is_each_windows_mean_hinted_colour_and_how_many_pixels_hold_it():
+    _, hints = _batch(height=48, width=64)
+    hints[1] = 0.0  # an image without hints spreads nothing
+    radii = hint_branch.SPREAD_RADII
+    spread = keras.ops.convert_to_numpy(HintSpread(radii, 8)(hints))
+    expected = _spread_reference(hints.astype(np.float64), radii, 8)
+    assert spread.shape == (2, 6, 8, 12) and spread.dtype == np.float32
+    np.testing.assert_allclose(spread, expected, atol=2e-5)
+    assert not np.any(spread[1])
+    # The whole photo's window holds every hint: one colour over all cells.
+    assert np.ptp(spread[0, ..., 9:12].reshape(-1, 3), axis=0).max() < 1e-5
+    assert spread[0, ..., 11].min() > 0.9
+
+
+def test_one_learned_weight_copies_a_hint_over_the_photo():
+    """The mix: with the whole photo's window weighted 1, a single hint's colour is everywhere;
+    with no hint, the head's colour is untouched by any weight."""
+    keras.utils.set_random_seed(9)
+    model = build_colorizer(None, hint_inputs=True, **SMALL)
+    mix = model.get_layer("hints_mix_weights")
+    kernel, bias = mix.get_weights()
+    scales = len(hint_branch.SPREAD_RADII)
+    assert bias.shape == (scales,) and not np.any(kernel) and not np.any(bias)
+    bias[hint_branch.SPREAD_RADII.index(None)] = 1.0
+    mix.set_weights([kernel, bias])
+    lightness, _ = _batch()
+    ab = np.zeros((2, 48, 64, 2), np.float32)
+    ab[..., 0], ab[..., 1] = 40.0, -24.0
+    mask = np.zeros((2, 48, 64), np.float32)
+    mask[0, 20:23, 30:33] = 1.0
+    coloured = model.predict_on_batch([lightness, encode_hints(ab, mask)])
+    np.testing.assert_allclose(coloured[0], ab[0], atol=1e-3)
+    keras.utils.set_random_seed(9)
+    automatic = build_colorizer(None, **SMALL)
+    np.testing.assert_allclose(coloured[1], automatic.predict_on_batch(lightness)[1], atol=1e-4)
+
+
+def test_hint_models_saved_before_the_spread_still_load_and_colour(tmp_path, monkeypatch):
+    """Files of hint models built without the spread (its radii empty) load as they were."""
+    monkeypatch.setattr(hint_branch, "SPREAD_RADII", ())
+    keras.utils.set_random_seed(10)
+    older = build_colorizer(None, hint_inputs=True, **SMALL)
+    assert not any(layer.name.startswith(("hints_spread", "hints_mix")) for layer in older.layers)
+    _wake_the_joins(older)
+    lightness, hints = _batch()
+    expected = older.predict_on_batch([lightness, hints])
+    older.save(tmp_path / "older.keras")
+    monkeypatch.undo()
+    restored = load_colorizer(tmp_path / "older.keras")
+    assert takes_hints(restored)
+    np.testing.assert_array_equal(restored.predict_on_batch([lightness, hints]), expected)

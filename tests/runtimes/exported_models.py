@@ -41,7 +41,7 @@ def make_all(folder: str) -> dict[str, str]:
             kernel, bias = model.get_layer("ab_conv").get_weights()
             model.get_layer("ab_conv").set_weights([kernel * 0.25, bias * 0.25])
         for layer in model.layers:  # untrained joins are zeros: give the hints a say
-            if layer.name.endswith("_hint_join"):
+            if layer.name.endswith("_hint_join") or layer.name == "hints_mix_weights":
                 kernel, bias = layer.get_weights()
                 rng = np.random.default_rng(len(layer.name))
                 layer.set_weights([rng.normal(0, 0.05, kernel.shape).astype(np.float32), bias])

@@ -16,7 +16,9 @@ For each runtime, in a fresh process of its own (so its imports and memory are i
 Install size: the packages each runtime brings on top of colorizer's own (summed from the
 installed files' records, their dependencies included), and the whole environment each gives.
 Equal results: the largest ab difference from the Keras model (at the working size) over the
-held-out photos given (``--photos``: the test split of a prepared folder), per exported file.
+held-out photos given (``--photos``: the test split of a prepared folder), per exported file,
+with the RMSE of the difference and every model's ab RMSE from the true colour. The int8 ONNX
+file (``export --precision int8``) is calibrated on 64 photos of the folder's training split.
 
 Ratios against Keras on TensorFlow are printed and kept in the JSON: those, not the absolute
 times, carry over to another machine.
@@ -41,12 +43,13 @@ from importlib import metadata
 
 import numpy as np
 
-RUNTIMES = ("keras-tensorflow", "keras-jax", "onnxruntime", "litert")
+RUNTIMES = ("keras-tensorflow", "keras-jax", "onnxruntime", "onnxruntime-int8", "litert")
 IMPORTS = {"keras-tensorflow": "import keras", "keras-jax": "import keras",
-           "onnxruntime": "import onnxruntime",
+           "onnxruntime": "import onnxruntime", "onnxruntime-int8": "import onnxruntime",
            "litert": "from ai_edge_litert.interpreter import Interpreter"}
 PACKAGES = {"keras-tensorflow": ["keras", "tensorflow"], "keras-jax": ["keras", "jax", "jaxlib"],
-            "onnxruntime": ["onnxruntime"], "litert": ["ai-edge-litert"]}
+            "onnxruntime": ["onnxruntime"], "onnxruntime-int8": ["onnxruntime"],
+            "litert": ["ai-edge-litert"]}
 """What each runtime adds to colorizer's own packages."""
 
 CHILD = r"""
@@ -159,31 +162,53 @@ def run_child(runtime: str, model: str, photo: str, seconds: float) -> dict:
 
 
 def held_out_differences(keras_path: str, files: dict, photos: list[str]) -> dict:
-    """Largest ab difference from the Keras model per exported file, over ``photos``."""
+    """Per exported file, over ``photos`` at the working size: the largest ab difference from
+    the Keras model, the RMSE of that difference, and each model's ab RMSE from the truth."""
+    import cv2
+
     import colorizer
+    from colorizer.color import rgb_to_lab
     from colorizer.inference.full_resolution import image_lightness, model_input
     from colorizer.runtimes.network import predict_ab
 
     keras_model = colorizer.load_colorizer(keras_path)
     models = {name: colorizer.load_colorizer(path) for name, path in files.items()}
     worst = {name: 0.0 for name in files}
+    squares = {name: 0.0 for name in files}
+    truth_squares = {name: 0.0 for name in ["keras", *files]}
+    pixels = 0
     for path in photos:
-        lightness = model_input(image_lightness(colorizer.read_rgb(path)))[None]
+        rgb = colorizer.read_rgb(path)
+        lightness = model_input(image_lightness(rgb))[None]
+        height, width = lightness.shape[1:3]
+        small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        truth = np.asarray(rgb_to_lab(small.astype(np.float32) / 255.0))[..., 1:]
         expected = predict_ab(keras_model, lightness)
+        truth_squares["keras"] += float(np.sum((expected[0] - truth) ** 2))
+        pixels += height * width
         for name, model in models.items():
-            difference = float(np.abs(predict_ab(model, lightness) - expected).max())
-            worst[name] = max(worst[name], difference)
-    return {name: round(value, 4) for name, value in worst.items()}
+            predicted = predict_ab(model, lightness)
+            difference = predicted - expected
+            worst[name] = max(worst[name], float(np.abs(difference).max()))
+            squares[name] += float(np.sum(difference ** 2))
+            truth_squares[name] += float(np.sum((predicted[0] - truth) ** 2))
+    return {"max_ab_difference": {name: round(value, 4) for name, value in worst.items()},
+            "ab_rmse_difference": {name: round(float(np.sqrt(value / (2 * pixels))), 4)
+                                   for name, value in squares.items()},
+            "ab_rmse_to_truth": {name: round(float(np.sqrt(value / (2 * pixels))), 3)
+                                 for name, value in truth_squares.items()}}
 
 
-def test_photos(folder: str | None, count: int) -> list[str]:
+def test_photos(folder: str | None, count: int, split: str = "test") -> list[str]:
+    """``count`` photos of a folder's split (default: the test split training never saw), or
+    the shipped sample photos without a folder."""
     if folder is None:
         from colorizer.data.samples import HOLDOUT_PHOTOS, available
 
         return available(HOLDOUT_PHOTOS)
-    from colorizer.data.pipeline import resolve_files  # the split training never saw
+    from colorizer.data.pipeline import resolve_files
 
-    photos = sorted(resolve_files(folder, "test"))
+    photos = sorted(resolve_files(folder, split))
     chosen = np.random.default_rng(1).choice(len(photos), min(count, len(photos)), replace=False)
     return [photos[i] for i in sorted(chosen)]
 
@@ -217,15 +242,24 @@ def main(argv=None) -> dict:
              "litert-float16": export_colorizer(keras_path, "litert",
                                                 os.path.join(folder, "model16.tflite"),
                                                 precision="float16").path}
+    # int8 is calibrated on training photos (or the shipped ones), never on the held-out ones.
+    calibration = (test_photos(args.photos, 64, "train") if args.photos
+                   else test_photos(None, 0) * 2)
+    files["onnxruntime-int8"] = export_colorizer(
+        keras_path, "onnx", os.path.join(folder, "model8.onnx"), precision="int8",
+        calibration=calibration).path
     photos = test_photos(args.photos, args.count)
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                            "processor": platform.processor() or platform.machine()},
                "model": args.model or "untrained (build_colorizer(weights=None))",
-               "held_out_photos": len(photos),
-               "max_ab_difference": held_out_differences(keras_path, files, photos),
+               "held_out_photos": len(photos), "int8_calibration_photos": len(calibration),
+               **held_out_differences(keras_path, files, photos),
+               "file_mib": {name: round(os.path.getsize(path) / 2**20, 2)
+                            for name, path in files.items()},
                "install": install_sizes(), "runtimes": {}}
     paths = {"keras-tensorflow": keras_path, "keras-jax": keras_path,
-             "onnxruntime": files["onnxruntime"], "litert": files["litert"]}
+             "onnxruntime": files["onnxruntime"], "litert": files["litert"],
+             "onnxruntime-int8": files["onnxruntime-int8"]}
     for runtime in args.runtimes.split(","):
         results["runtimes"][runtime] = run_child(runtime, paths[runtime], photos[0],
                                                  args.seconds)
@@ -249,8 +283,9 @@ def main(argv=None) -> dict:
                 "install_environment": round(
                     install["environment_mib"]
                     / results["install"]["keras-tensorflow"]["environment_mib"], 3)}
-    print(json.dumps({"max_ab_difference": results["max_ab_difference"],
-                      "install": results["install"]}, indent=1))
+    print(json.dumps({key: results[key] for key in (
+        "max_ab_difference", "ab_rmse_difference", "ab_rmse_to_truth", "file_mib", "install")},
+        indent=1))
     for runtime, figures in results["runtimes"].items():
         print(f"{runtime:17s} {json.dumps(figures.get('vs_keras_tensorflow', {}))}")
     if args.out:

@@ -28,9 +28,16 @@ from colorizer.runtimes.files import KERAS, NotAModelError, model_kind
 from colorizer.runtimes.metadata import FORMATS, LIGHTNESS_INPUT, ExportInfo
 from colorizer.runtimes.network import load_colorizer, predict_ab
 
-MAX_AB_DIFFERENCE = {"float32": 1.0, "float16": 1.0}
-"""The largest ab difference from the Keras model an export may show on the test photo."""
-PRECISIONS = ("float32", "float16")
+MAX_AB_DIFFERENCE = {"float32": 1.0, "float16": 1.0, "int8": None}
+"""The largest ab difference from the Keras model an export may show on the test photo (int8:
+no pixel bound, its rounding moves a few pixels far; see :data:`MAX_INT8_AB_RMSE`)."""
+MAX_INT8_AB_RMSE = 3.0
+"""An int8 file's ab RMSE from the Keras model on the test photo may be at most this (the
+cats and dogs' held-out photos: about 1, ``benchmarks/runtimes.json``)."""
+PRECISIONS = ("float32", "float16", "int8")
+PRECISION_FORMATS = {"float32": ("onnx", "litert", "saved_model"), "float16": ("litert",),
+                     "int8": ("onnx",)}
+"""Which formats each precision is offered for."""
 CHECK_SIZE = (224, 288)
 """The test photo's (height, width): a working size, not square, so free sizes are tried."""
 SUFFIXES = {"onnx": ".onnx", "litert": ".tflite", "saved_model": "_saved_model"}
@@ -51,7 +58,7 @@ def default_output(model_path: str, fmt: str) -> str:
 
 def export_colorizer(model, fmt: str, out: str | os.PathLike | None = None, *,
                      temperature: float | None = None, precision: str = "float32",
-                     check: bool = True) -> ExportResult:
+                     calibration=None, check: bool = True) -> ExportResult:
     """Exports a Keras colorizer to ONNX, LiteRT or a SavedModel, checked against Keras.
 
     Args:
@@ -60,7 +67,11 @@ def export_colorizer(model, fmt: str, out: str | os.PathLike | None = None, *,
         out: The file (or folder, for a SavedModel) to write; by default beside the ``.keras``
             file (see :func:`default_output`). An existing one is replaced, atomically.
         temperature: A classification model's temperature to bake in (default: its own).
-        precision: ``"float16"`` halves a LiteRT file's weights; float32 otherwise.
+        precision: ``"float16"`` halves a LiteRT file's weights; ``"int8"`` quantizes an
+            ONNX file's weights and activations to 8 bits (:mod:`colorizer.export.quantize`),
+            calibrated on ``calibration``; float32 otherwise.
+        calibration: For int8: photo files and folders like those the model will colour (a
+            few dozen are enough).
         check: Load the file with its runtime and compare its colour with Keras' (the
             runtime must be installed).
 
@@ -79,9 +90,20 @@ def export_colorizer(model, fmt: str, out: str | os.PathLike | None = None, *,
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if precision not in PRECISIONS or (precision != "float32" and fmt != "litert"):
+    if precision not in PRECISIONS or fmt not in PRECISION_FORMATS[precision]:
         raise ValueError(f"precision {precision!r}: float32 for every format, float16 for "
-                         "litert only")
+                         "litert only, int8 for onnx only")
+    photos = None
+    if precision == "int8":
+        from colorizer.export.quantize import calibration_photos
+
+        if not calibration:
+            raise ValueError("int8 needs calibration photos like those the model will colour "
+                             "(--calibration FOLDER; a few dozen are enough)")
+        photos = calibration_photos([calibration] if isinstance(calibration, (str, os.PathLike))
+                                    else calibration)
+    elif calibration:
+        raise ValueError("calibration photos are for --precision int8 only")
     source = None
     if isinstance(model, (str, os.PathLike)):
         source = os.fspath(model)
@@ -105,7 +127,7 @@ def export_colorizer(model, fmt: str, out: str | os.PathLike | None = None, *,
             # Keras traces a JAX model for export with symbolic sizes its ops refuse: the same
             # model, saved, exports on TensorFlow instead, in a process of its own.
             return _export_on_tensorflow(model, source if restore is None else None, fmt, out,
-                                         precision, check)
+                                         precision, photos, check)
         info = ExportInfo(
             format=fmt, head=head, takes_hints=hints,
             inputs=(LIGHTNESS_INPUT, "hints") if hints else (LIGHTNESS_INPUT,),
@@ -113,13 +135,14 @@ def export_colorizer(model, fmt: str, out: str | os.PathLike | None = None, *,
             temperature=round(temperature_of(model), 6) if head == "classification" else None,
             precision=precision, source=os.path.basename(source) if source else None,
             versions=_versions())
-        return _write_checked(model, fmt, out, info, check)
+        return _write_checked(model, fmt, out, info, check, photos)
     finally:
         if restore is not None:
             set_temperature(model, restore)
 
 
-def _write_checked(model, fmt: str, out: str, info: ExportInfo, check: bool) -> ExportResult:
+def _write_checked(model, fmt: str, out: str, info: ExportInfo, check: bool,
+                   photos: list[str] | None = None) -> ExportResult:
     write, keep_metadata = WRITERS[fmt]
     # Keras' exporters trace a model that has run once; a freshly loaded one has not.
     predict_ab(model, np.zeros((1, 32, 32, 1), np.float32))
@@ -130,17 +153,25 @@ def _write_checked(model, fmt: str, out: str, info: ExportInfo, check: bool) -> 
     try:
         if fmt == "litert":
             write(model, temporary, info.precision)
+        elif info.precision == "int8":
+            from colorizer.export.quantize import quantize_onnx
+
+            float_file = os.path.join(folder, f".tmp-{secrets.token_hex(6)}-float.onnx")
+            try:
+                write(model, float_file)
+                used = quantize_onnx(float_file, temporary, photos, info)
+            finally:
+                remove(float_file)
+            info = dataclasses.replace(info, calibration_photos=used)
         else:
             write(model, temporary)
         keep_metadata(temporary, info.to_json())
         if check:
-            difference = check_difference(model, load_colorizer(temporary))
-            info = dataclasses.replace(info, max_ab_difference=round(difference, 4))
-            if difference > MAX_AB_DIFFERENCE[info.precision]:
-                raise ValueError(
-                    f"the {fmt} file colours the test photo up to {difference:.2f} ab away from "
-                    f"the Keras model (at most {MAX_AB_DIFFERENCE[info.precision]} allowed); "
-                    "it was not written")
+            difference, rmse = check_difference(model, load_colorizer(temporary),
+                                                with_rmse=True)
+            info = dataclasses.replace(info, max_ab_difference=round(difference, 4),
+                                       ab_rmse_difference=round(rmse, 4))
+            _refuse_strays(fmt, info.precision, difference, rmse, "it was not written")
             keep_metadata(temporary, info.to_json())
         _replace(temporary, out)
     finally:
@@ -148,7 +179,21 @@ def _write_checked(model, fmt: str, out: str, info: ExportInfo, check: bool) -> 
     return ExportResult(out, info)
 
 
-def _export_on_tensorflow(model, source, fmt, out, precision, check):
+def _refuse_strays(fmt: str, precision: str, difference: float, rmse: float,
+                   consequence: str) -> None:
+    """Raises when an export's colour strays from the Keras model's beyond its bound."""
+    bound = MAX_AB_DIFFERENCE[precision]
+    if bound is not None and difference > bound:
+        raise ValueError(f"the {fmt} file colours the test photo up to {difference:.2f} ab "
+                         f"away from the Keras model (at most {bound} allowed); {consequence}")
+    if precision == "int8" and rmse > MAX_INT8_AB_RMSE:
+        raise ValueError(f"the int8 file colours the test photo {rmse:.2f} ab (RMSE) away from "
+                         f"the Keras model (at most {MAX_INT8_AB_RMSE} allowed); {consequence}: "
+                         "calibrate it on more photos like those it will colour, or keep "
+                         "float32")
+
+
+def _export_on_tensorflow(model, source, fmt, out, precision, photos, check):
     import subprocess
     import sys
     import tempfile
@@ -161,6 +206,8 @@ def _export_on_tensorflow(model, source, fmt, out, precision, check):
             save_model(model, source)
         command = [sys.executable, "-m", "colorizer", "--backend", "tensorflow", "export",
                    "--model", source, "--format", fmt, "--out", out, "--precision", precision]
+        if photos:
+            command += ["--calibration", *photos]
         if not check:
             command.append("--no-check")
         done = subprocess.run(command, capture_output=True, text=True)
@@ -170,10 +217,9 @@ def _export_on_tensorflow(model, source, fmt, out, precision, check):
                          f"{reason[-1] if reason else done.stderr[-500:]}")
     exported = load_colorizer(out)
     if check:  # and against the model of this process, on its own backend
-        difference = check_difference(model, exported)
-        if difference > MAX_AB_DIFFERENCE[precision]:
-            raise ValueError(f"the {fmt} file written on TensorFlow colours the test photo up "
-                             f"to {difference:.2f} ab away from this {keras_backend()} model")
+        difference, rmse = check_difference(model, exported, with_rmse=True)
+        _refuse_strays(fmt, precision, difference, rmse,
+                       f"(written on TensorFlow, compared with this {keras_backend()} model)")
     return ExportResult(out, exported.info)
 
 
@@ -206,13 +252,14 @@ def check_hints(height: int, width: int, seed: int = 0) -> np.ndarray:
     return encode_hints(ab, mask)[None]
 
 
-def check_difference(keras_model, exported) -> float:
+def check_difference(keras_model, exported, with_rmse: bool = False):
     """The largest ab difference between two colorizers on the test photo (with hints, for
-    a model that takes them)."""
+    a model that takes them), and with ``with_rmse`` the RMSE of the difference too."""
     lightness = check_lightness(*CHECK_SIZE)
     hints = check_hints(*CHECK_SIZE) if exported.info.takes_hints else None
-    expected = predict_ab(keras_model, lightness, hints)
-    return float(np.max(np.abs(predict_ab(exported, lightness, hints) - expected)))
+    difference = predict_ab(exported, lightness, hints) - predict_ab(keras_model, lightness, hints)
+    largest = float(np.max(np.abs(difference)))
+    return (largest, float(np.sqrt(np.mean(difference ** 2)))) if with_rmse else largest
 
 
 def _colour_gain(model, layer_name: str) -> float:

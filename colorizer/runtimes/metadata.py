@@ -45,9 +45,12 @@ class ExportInfo:
         render_size: The working size the model is meant for (``colorize``'s default).
         colour_gain: A regression model's ab scale (1: as trained), baked into the network.
         temperature: A classification model's annealed-mean temperature, baked in.
-        precision: ``"float32"``, or ``"float16"`` for a LiteRT file with halved weights.
+        precision: ``"float32"``, ``"float16"`` for a LiteRT file with halved weights, or
+            ``"int8"`` for an ONNX file quantized to 8 bits.
         max_ab_difference: The largest ab difference from the Keras model on the check
             photo at export (``None``: not checked).
+        ab_rmse_difference: The RMSE of that difference (``None``: not checked).
+        calibration_photos: How many photos set an int8 file's activation ranges.
         source: The Keras file it was exported from (its name).
         versions: colorizer's and Keras' versions, and the backend, at export.
         format_version: See :data:`FORMAT_VERSION`.
@@ -63,6 +66,8 @@ class ExportInfo:
     temperature: float | None = None
     precision: str = "float32"
     max_ab_difference: float | None = None
+    ab_rmse_difference: float | None = None
+    calibration_photos: int | None = None
     source: str | None = None
     versions: dict = dataclasses.field(default_factory=dict, compare=False)
     format_version: int = FORMAT_VERSION

@@ -89,6 +89,60 @@ def test_float16_litert_halves_the_file_and_stays_close(exported, held_out, tmp_
         export_colorizer(keras_model, "onnx", tmp_path / "x.onnx", precision="float16")
 
 
+@pytest.fixture(scope="module")
+def calibration_folder(held_out, tmp_path_factory) -> str:
+    """Six photos: the held-out ones and their mirror images, as a user's folder."""
+    from colorizer.inference.outputs import write_image
+
+    folder = tmp_path_factory.mktemp("calibration")
+    for index, photo in enumerate(held_out):
+        write_image(str(folder / f"photo{index}.png"), photo)
+        write_image(str(folder / f"mirrored{index}.jpg"), photo[:, ::-1])
+    return str(folder)
+
+
+@pytest.mark.parametrize("kind", ["regression", "hints"])
+def test_int8_onnx_is_a_third_of_the_size_and_close_to_keras(exported, held_out, tmp_path,
+                                                             calibration_folder, kind):
+    keras_model = load_keras(exported[f"{kind}.keras"])
+    result = export_colorizer(keras_model, "onnx", tmp_path / "small.onnx", precision="int8",
+                              calibration=calibration_folder)
+    info = result.info
+    assert (info.precision, info.calibration_photos) == ("int8", 6)
+    assert 0 < info.ab_rmse_difference <= 3.0 and info.max_ab_difference > 0
+    assert os.path.getsize(result.path) < 0.4 * os.path.getsize(exported[f"{kind}.onnx"])
+    model = load_colorizer(result.path)
+    assert model.info == info
+    for photo in held_out:  # the held-out photos, with a hint for a model that takes them
+        lightness = model_input(image_lightness(photo))[None]
+        hints = None
+        if info.takes_hints:
+            hints = np.zeros(lightness.shape[:3] + (3,), np.float32)
+            hints[0, 40:48, 60:68] = (0.4, -0.3, 1.0)
+        difference = predict_ab(model, lightness, hints) - predict_ab(keras_model, lightness,
+                                                                     hints)
+        assert 0 < np.sqrt(np.mean(difference ** 2)) <= 3.0
+
+
+def test_int8_asks_for_photos_and_only_for_onnx(exported, tmp_path, calibration_folder):
+    source = exported["regression.keras"]
+    with pytest.raises(ValueError, match="int8 needs calibration photos"):
+        export_colorizer(source, "onnx", tmp_path / "x.onnx", precision="int8")
+    with pytest.raises(ValueError, match="int8 for onnx only"):
+        export_colorizer(source, "litert", tmp_path / "x.tflite", precision="int8",
+                         calibration=calibration_folder)
+    with pytest.raises(ValueError, match="for --precision int8 only"):
+        export_colorizer(source, "onnx", tmp_path / "x.onnx", calibration=calibration_folder)
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "photo.png").write_bytes(open(os.path.join(calibration_folder, "photo0.png"),
+                                         "rb").read())
+    with pytest.raises(ValueError, match="at least 4 calibration photos"):
+        export_colorizer(source, "onnx", tmp_path / "x.onnx", precision="int8",
+                         calibration=str(one))
+    assert sorted(os.listdir(tmp_path)) == ["one"]  # nothing half-written
+
+
 def test_an_export_replaces_the_old_file_whole(exported, tmp_path):
     source = tmp_path / "best.keras"
     source.write_bytes(open(exported["hints.keras"], "rb").read())
@@ -124,6 +178,8 @@ def test_the_export_command_and_colorize_with_its_file(exported, tmp_path, capsy
                                                               "already; export the .keras"),
     (["--model", "{regression.keras}", "--format", "onnx", "--precision", "float16"],
      "float16 for litert only"),
+    (["--model", "{regression.keras}", "--format", "onnx", "--precision", "int8"],
+     "int8 needs calibration photos"),
     (["--model", "{regression.keras}", "--format", "litert", "--temperature", "0.3"],
      "only a colorizer with the classification head has a temperature"),
 ])

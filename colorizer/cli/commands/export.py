@@ -57,9 +57,9 @@ def run(args) -> int:
     checked = ("not checked" if info.max_ab_difference is None else f"its colour is within "
                f"{info.max_ab_difference:g} ab of the Keras model's on the test photo")
     if info.precision == "int8" and info.ab_rmse_difference is not None:
-        checked = (f"int8, calibrated on {info.calibration_photos} photos; its colour is "
-                   f"{info.ab_rmse_difference:g} ab (RMSE) from the Keras model's on the test "
-                   f"photo, {info.max_ab_difference:g} at most")
+        checked = (f"int8, calibrated on {info.calibration_photos} photos; on them its colour "
+                   f"is {info.ab_rmse_difference:g} ab (RMSE) from the Keras model's, "
+                   f"{info.max_ab_difference:g} at most")
     print(f"wrote {result.path}: {info.head} head, {setting}, "
           f"{'takes hints' if info.takes_hints else 'no hints input'}; {checked}")
     return 0

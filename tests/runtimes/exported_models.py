@@ -50,6 +50,12 @@ def make_all(folder: str) -> dict[str, str]:
         for fmt, suffix in FORMATS.items():
             paths[name + suffix] = export_colorizer(
                 paths[f"{name}.keras"], fmt, os.path.join(folder, name + suffix)).path
+    # An int8 file, its ranges set on the shipped photos (each twice: four are needed).
+    from colorizer.data.samples import HOLDOUT_PHOTOS, available
+
+    paths["hints-int8.onnx"] = export_colorizer(
+        paths["hints.keras"], "onnx", os.path.join(folder, "hints-int8.onnx"), precision="int8",
+        calibration=available(HOLDOUT_PHOTOS) * 2).path
     paths["regression_saved_model"] = export_colorizer(
         paths["regression.keras"], "saved_model",
         os.path.join(folder, "regression_saved_model")).path

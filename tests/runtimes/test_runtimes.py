@@ -35,10 +35,11 @@ def test_this_environment_is_what_it_claims():
 
 @pytest.mark.parametrize("name", ["regression.onnx", "regression.tflite", "hints.onnx",
                                   "hints.tflite", "classification.onnx",
-                                  "classification.tflite"])
+                                  "classification.tflite", "hints-int8.onnx"])
 def test_each_export_loads_says_what_it_is_and_takes_any_working_size(exported, name):
     model = load_colorizer(exported[name])
-    kind = name.split(".")[0]
+    kind = name.split(".")[0].split("-")[0]
+    assert model.info.precision == ("int8" if "int8" in name else "float32")
     assert head_of(model) == ("classification" if kind == "classification" else "regression")
     assert takes_hints(model) == (kind == "hints")
     rng = np.random.default_rng(0)
@@ -108,7 +109,7 @@ print(json.dumps({{"status": status, "shape": list(rgb.shape),
 """
 
 
-@pytest.mark.parametrize("name", ["hints.onnx", "regression.tflite"])
+@pytest.mark.parametrize("name", ["hints.onnx", "regression.tflite", "hints-int8.onnx"])
 def test_photos_hints_and_a_film_colorize_without_any_framework(exported, tmp_path, name):
     photo = available()[0]
     film = export_sample_film(str(tmp_path / "film.mp4"), frames=12)

@@ -18,7 +18,8 @@ fits :func:`logits_model`, a view of the same layers that ends at the logits.
 
 ``hint_inputs=True`` adds a second input, colour hints ``(H, W, 3)`` (see
 :mod:`colorizer.model.hints`): a small branch reads them and joins the decoder at strides 8, 4,
-2 and 1 through zero-initialised convolutions. :func:`takes_hints` tells such a model, and
+2 and 1 through zero-initialised convolutions, and the regression head mixes the hints, spread
+far, into its colour by learned weights (zero at first). :func:`takes_hints` tells such a model, and
 :func:`model_inputs` builds what to feed any colorizer (all-zero hints when none are given).
 
 Example:

@@ -223,10 +223,7 @@ def _export_on_tensorflow(model, source, fmt, out, precision, photos, check):
         if precision == "int8":  # on its calibration photos, as the export checked it
             from colorizer.export.quantize import calibration_feeds
 
-            names = ["L", "hints"]
-            inputs = [(feed["L"], feed.get("hints"))
-                      for feed in calibration_feeds(photos[:MAX_CHECK_PHOTOS], exported.info,
-                                                    names)]
+            inputs = calibration_feeds(photos[:MAX_CHECK_PHOTOS], exported.info)
         difference, rmse = check_difference(model, exported, with_rmse=True, inputs=inputs)
         _refuse_strays(fmt, precision, difference, rmse,
                        f"(written on TensorFlow, compared with this {keras_backend()} model)")

@@ -13,7 +13,7 @@ and the file is checked on them (a drawn test photo unlike any photo would be co
 off by ranges set on photos, and says little about the user's).
 
 Example:
-    >>> quantize_onnx("best-float.onnx", "best.onnx", calibration_feeds(paths, info))
+    >>> checked_on = quantize_onnx("best-float.onnx", "best.onnx", photos, info)
 """
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ import contextlib
 import io
 import os
 import tempfile
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
 from colorizer.color import rgb_to_lab
-from colorizer.data.images import ImageReadError, list_images, read_rgb
+from colorizer.data.images import (
+    ImageReadError, center_crop, list_images, read_rgb, resize_short_side)
 from colorizer.model.hint_encoding import encode_hints
 from colorizer.runtimes.metadata import ExportInfo
 
@@ -90,16 +91,15 @@ def calibration_photos(paths: Iterable[str | os.PathLike]) -> list[str]:
     return found[::step][:MAX_CALIBRATION_PHOTOS]
 
 
-def calibration_feeds(paths: list[str], info: ExportInfo, input_names: list[str],
-                      seed: int = 0) -> list[dict[str, np.ndarray]]:
-    """The network's inputs for each readable calibration photo (unreadable ones skipped).
+def calibration_feeds(paths: list[str], info: ExportInfo,
+                      seed: int = 0) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The network's inputs, ``(L, hints or None)`` each ``(1, h, w, c)``, for each readable
+    calibration photo (unreadable ones skipped).
 
-    Each photo is centre-cropped to a square and resized to :data:`CALIBRATION_SIZE`; its L
-    is what the network reads, and a model that takes hints gets, on every other photo,
-    :data:`CALIBRATION_HINTS` patches of the photo's own colour.
+    Each photo is brought to a :data:`CALIBRATION_SIZE` square (short side resized, centre
+    cropped); its L is what the network reads, and a model that takes hints gets, on every
+    other photo, :data:`CALIBRATION_HINTS` patches of the photo's own colour.
     """
-    import cv2
-
     rng = np.random.default_rng(seed)
     feeds = []
     for index, path in enumerate(paths):
@@ -107,21 +107,17 @@ def calibration_feeds(paths: list[str], info: ExportInfo, input_names: list[str]
             rgb = read_rgb(path)
         except ImageReadError:
             continue
-        height, width = rgb.shape[:2]
-        side = min(height, width)
-        top, left = (height - side) // 2, (width - side) // 2
-        square = cv2.resize(rgb[top:top + side, left:left + side],
-                            (CALIBRATION_SIZE, CALIBRATION_SIZE), interpolation=cv2.INTER_AREA)
+        square = center_crop(resize_short_side(rgb, CALIBRATION_SIZE), CALIBRATION_SIZE)
         lab = np.asarray(rgb_to_lab(square.astype(np.float32) / 255.0), np.float32)
-        feed = {input_names[0]: lab[None, ..., :1]}
+        hints = None
         if info.takes_hints:
             mask = np.zeros(lab.shape[:2], np.float32)
             if index % 2:
                 for _ in range(CALIBRATION_HINTS):
                     row, col = rng.integers(0, CALIBRATION_SIZE - 5, 2)
                     mask[row:row + 5, col:col + 5] = 1.0
-            feed[input_names[1]] = encode_hints(lab[..., 1:], mask)[None]
-        feeds.append(feed)
+            hints = encode_hints(lab[..., 1:], mask)[None]
+        feeds.append((lab[None, ..., :1], hints))
     if len(feeds) < MIN_CALIBRATION_PHOTOS:
         raise ValueError(f"only {len(feeds)} of the {len(paths)} calibration photos could be "
                          f"read; int8 needs at least {MIN_CALIBRATION_PHOTOS}")
@@ -136,18 +132,17 @@ def quantize_onnx(float_path: str, out_path: str, photos: list[str],
         The calibration photos' inputs, ``(L, hints or None)`` each, ``(1, h, w, c)``: the
         photos that set the activations' ranges, on which the file is then checked.
     """
-    import onnxruntime
     from onnxruntime.quantization import (
         CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    session = onnxruntime.InferenceSession(float_path, providers=["CPUExecutionProvider"])
-    names = [tensor.name for tensor in session.get_inputs()]
-    feeds = calibration_feeds(photos, info, names)
+    feeds = calibration_feeds(photos, info)
 
     class Photos(CalibrationDataReader):
         def __init__(self):
-            self.remaining = iter(feeds)
+            # The graph's inputs carry the names the metadata lists (the export checks it).
+            self.remaining = (dict(zip(info.inputs, (x for x in feed if x is not None)))
+                              for feed in feeds)
 
         def get_next(self):
             return next(self.remaining, None)
@@ -163,4 +158,4 @@ def quantize_onnx(float_path: str, out_path: str, photos: list[str],
                             calibrate_method=CalibrationMethod.Percentile,
                             extra_options={"CalibPercentile": CALIBRATION_PERCENTILE},
                             nodes_to_exclude=float_nodes(prepared))
-    return [(feed[names[0]], feed.get(names[1]) if len(names) > 1 else None) for feed in feeds]
+    return feeds

@@ -34,6 +34,7 @@ from keras import ops
 
 from colorizer.model.hint_encoding import (  # noqa: F401 - the names this module always had
     HINT_CHANNELS, HINTS_INPUT, encode_hints, no_hints_array)
+from colorizer.model.layers import upsample_bilinear
 
 HINT_BRANCH = {1: 16, 2: 32, 4: 64, 8: 64}
 """Filters of the hint branch at each stride (1: full resolution, 8: the encoder's output)."""
@@ -127,8 +128,6 @@ class HintMix(keras.layers.Layer):
         self.stride = int(stride)
 
     def call(self, inputs):
-        from colorizer.model.layers import upsample_bilinear
-
         ab, spread, weights = (ops.cast(x, "float32") for x in inputs)
         spread = upsample_bilinear(spread, self.stride)
         for scale in range(weights.shape[-1]):
@@ -148,13 +147,13 @@ class HintMix(keras.layers.Layer):
         return {**super().get_config(), "stride": self.stride}
 
 
-def hint_features(hints, lightness) -> dict[int, object]:
-    """The hint branch: ``{stride: features}`` at strides 1, 2, 4 and 8.
+def hint_features(hints, lightness) -> tuple[dict[int, object], object | None]:
+    """The hint branch: ``({stride: features}, spread)``, features at strides 1, 2, 4 and 8.
 
     It sees L too (scaled to [0, 1]), so its features can follow the photo's edges from full
     resolution on, as the first layer of Zhang et al.'s network does. At stride 8 the hints
-    spread far (:class:`HintSpread`) join the branch's own features; with
-    :data:`MIX_SPREAD` the spread itself is also returned, under ``"spread"``, for the head.
+    spread far (:class:`HintSpread`) join the branch's own features; ``spread`` is that spread
+    for the head to mix in (:data:`MIX_SPREAD`), else ``None``.
     """
     scaled = keras.layers.Rescaling(1.0 / 100.0, name="hints_lightness")(lightness)
     x = keras.layers.Concatenate(name="hints_in")([hints, scaled])
@@ -167,13 +166,12 @@ def hint_features(hints, lightness) -> dict[int, object]:
                                 activation="relu", kernel_initializer=seeded,
                                 name=f"hints_conv{stride}")(x)
         features[stride] = x
-    if SPREAD_RADII:
-        spread = HintSpread(SPREAD_RADII, SPREAD_STRIDE, name="hints_spread")(hints)
-        features[SPREAD_STRIDE] = keras.layers.Concatenate(name="hints_spread_features")(
-            [features[SPREAD_STRIDE], spread])
-        if MIX_SPREAD:
-            features["spread"] = spread
-    return features
+    if not SPREAD_RADII:
+        return features, None
+    spread = HintSpread(SPREAD_RADII, SPREAD_STRIDE, name="hints_spread")(hints)
+    features[SPREAD_STRIDE] = keras.layers.Concatenate(name="hints_spread_features")(
+        [features[SPREAD_STRIDE], spread])
+    return features, spread if MIX_SPREAD else None
 
 
 def join_hints(x, features, name: str):

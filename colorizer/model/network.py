@@ -178,9 +178,8 @@ def build_colorizer(
     hints, joins, spread = None, {}, None
     if hint_inputs:
         hints = keras.Input(shape=(image_size, image_size, HINT_CHANNELS), name=HINTS_INPUT)
-        features = hint_features(hints, lightness)
+        features, spread = hint_features(hints, lightness)
         joins = {stride: features[stride] for stride in JOIN_STRIDES}
-        spread = features.get("spread")
     regression = head == "regression"
     stride = MODEL_STRIDE
     for i, filters in enumerate(decoder_filters, start=1):

@@ -19,7 +19,9 @@ EXPORT_EXTRA = 'pip install "colorizer[export]"'
 
 
 def write_onnx(model, path: str) -> None:
-    """The network as ONNX (opset chosen by tf2onnx), its input sizes free."""
+    """The network as ONNX (opset chosen by tf2onnx), its input sizes free, its scalar
+    constants shaped for ONNX Runtime's fast broadcasting
+    (:func:`colorizer.export.onnx_graph.broadcast_scalars_at_rank`)."""
     for package in ("tf2onnx", "onnx"):
         try:
             __import__(package)
@@ -30,6 +32,13 @@ def write_onnx(model, path: str) -> None:
 
     logging.getLogger("tf2onnx").setLevel(logging.WARNING)  # its graph rewrites, step by step
     model.export(path, format="onnx", verbose=False)
+    import onnx
+
+    from colorizer.export.onnx_graph import broadcast_scalars_at_rank
+
+    proto = onnx.load(path)
+    broadcast_scalars_at_rank(proto)
+    onnx.save(proto, path)
 
 
 def set_onnx_metadata(path: str, text: str) -> None:

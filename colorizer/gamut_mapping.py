@@ -62,29 +62,57 @@ _LAB_TO_F = np.array([[1 / 116, 1 / 500, 0, 16 / 116],
 _VOID3 = np.dtype((np.void, 12))  # one float32 pixel of 3 channels, moved as one item
 
 
-def _f_to_linear(f: np.ndarray) -> np.ndarray:
+class StripBuffers:
+    """Arrays one thread reuses from one strip of pixels to the next.
+
+    Args:
+        pixels: The most pixels a strip will have.
+    """
+
+    def __init__(self, pixels: int):
+        self.pixels = pixels
+        self.lab = np.empty((pixels, 1, 3), np.float32)
+        self.f = np.empty((pixels, 3), np.float32)
+        self.h = np.empty((pixels, 3), np.float32)
+        self.cube = np.empty((pixels, 3), np.float32)
+        self.linear = np.empty((pixels, 3), np.float32)
+        self.inside = np.empty((pixels, 1), np.uint8)
+
+
+def _f_to_linear(f: np.ndarray, scratch: StripBuffers | None = None) -> np.ndarray:
     """Linear sRGB (unclipped) of contiguous float32 ``(fx, fy, fz)`` ``(h, w, 3)``; ``f`` is
     overwritten.
 
     The inverse of CIE f, ``f^3`` above 6/29 and its tangent there below, is one branch-free
-    expression: ``h = max(f, 6/29)``, ``h^3 + slope (f - h)``. OpenCV applies the colour matrix
-    (several times NumPy's speed on interleaved channels).
+    expression: ``h = max(f, 6/29)``, ``h^3 + slope (f - h)``. Every step is an OpenCV call
+    on a one-channel view (a scalar then applies to every element, not to the first channel
+    only), writing into ``scratch``'s arrays when given: allocating a fresh array per step cost
+    as much as the step itself (the page faults of new memory).
     """
-    h = np.maximum(f, np.float32(F_EPSILON))
-    f -= h
-    f *= _SLOPE
-    f += h * h * h
-    return cv2.transform(f, _MATRIX)
+    count = f.size // 3
+    if count == 0:
+        return np.empty_like(f)
+    flat = f.reshape(count, 3)
+    h = scratch.h[:count] if scratch is not None else None
+    cube = scratch.cube[:count] if scratch is not None else None
+    h = cv2.max(flat, float(F_EPSILON), dst=h)
+    cube = cv2.multiply(h, h, dst=cube)
+    cv2.multiply(cube, h, dst=cube)
+    cv2.subtract(flat, h, dst=h)
+    cv2.scaleAdd(h, float(_SLOPE), cube, dst=flat)
+    out = scratch.linear[:count].reshape(f.shape) if scratch is not None else None
+    return cv2.transform(f, _MATRIX, dst=out)
 
 
-def _lab_to_linear(lab: np.ndarray) -> np.ndarray:
+def _lab_to_linear(lab: np.ndarray, scratch: StripBuffers | None = None) -> np.ndarray:
     """Linear sRGB (unclipped) of contiguous float32 Lab ``(h, w, 3)``."""
-    return _f_to_linear(cv2.transform(lab, _LAB_TO_F))
+    out = scratch.f[:lab.size // 3].reshape(lab.shape) if scratch is not None else None
+    return _f_to_linear(cv2.transform(lab, _LAB_TO_F, dst=out), scratch)
 
 
-def _inside_mask(linear: np.ndarray) -> np.ndarray:
+def _inside_mask(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """255 for pixels of ``(h, w, 3)`` whose channels all lie in [0, 1] up to the slack, else 0."""
-    return cv2.inRange(linear, (-LOWER_SLACK,) * 3, (1.0 + UPPER_SLACK,) * 3)
+    return cv2.inRange(linear, (-LOWER_SLACK,) * 3, (1.0 + UPPER_SLACK,) * 3, dst=out)
 
 
 class _Rays:
@@ -179,9 +207,10 @@ def _factor_outside(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return factor, linear
 
 
-def _as_lab(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+def _as_lab(lightness: np.ndarray, ab: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     lightness = np.asarray(lightness, np.float32)
-    return cv2.merge([lightness.reshape(-1, 1), np.asarray(ab, np.float32).reshape(-1, 1, 2)])
+    return cv2.merge([lightness.reshape(-1, 1), np.asarray(ab, np.float32).reshape(-1, 1, 2)],
+                     dst=out)
 
 
 def chroma_factor(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
@@ -202,26 +231,39 @@ def chroma_factor(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return scale.reshape(np.shape(lightness))
 
 
-def lab_to_linear_in_gamut(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+def lab_to_linear_in_gamut(lightness: np.ndarray, ab: np.ndarray, *,
+                           buffers: StripBuffers | None = None, clip: bool = True
+                           ) -> np.ndarray:
     """Linear sRGB in [0, 1] of L and ab, out-of-gamut colours mapped at constant L and hue.
 
     Args:
         lightness: L, float32, any shape ``S`` (a strip of rows ``(h, w)`` here).
         ab: ``S + (2,)`` float32.
+        buffers: Arrays to work in, for a caller converting strip after strip (room for
+            ``lightness.size`` pixels at least); the result is then a view of them, valid until
+            their next use.
+        clip: ``False`` leaves the slack (up to :data:`UPPER_SLACK` over 1 and
+            :data:`LOWER_SLACK` under 0) for a caller whose next step saturates anyway.
 
     Returns:
         ``S + (3,)`` float32 linear RGB, whose CIE L is ``lightness`` (to float precision, and
         within the slack at the range's ends).
     """
-    lab = _as_lab(lightness, ab)
-    linear = _lab_to_linear(lab)
-    outside = np.flatnonzero(_inside_mask(linear).ravel() == 0)
+    count = int(np.size(lightness))
+    if buffers is not None and count > buffers.pixels:
+        raise ValueError(f"{count} pixels do not fit buffers of {buffers.pixels}")
+    lab = _as_lab(lightness, ab, buffers.lab[:count] if buffers is not None else None)
+    linear = _lab_to_linear(lab, buffers)
+    inside = _inside_mask(linear, buffers.inside[:count] if buffers is not None else None)
+    outside = np.flatnonzero(inside.ravel() == 0)
     if outside.size:
         mapped = _factor_outside(np.take(lab, outside, axis=0))[1]
         # Pixels move as 12-byte items: several times faster than indexing rows of 3.
         as_items = linear.reshape(-1, 3).view(_VOID3).ravel()
         as_items[outside] = mapped.reshape(-1, 3).view(_VOID3).ravel()
-    return np.clip(linear, 0.0, 1.0, out=linear).reshape(np.shape(lightness) + (3,))
+    if clip:
+        np.clip(linear, 0.0, 1.0, out=linear)
+    return linear.reshape(np.shape(lightness) + (3,))
 
 
 def lab_to_rgb_in_gamut(lab: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from colorizer.color import (
     LUMINANCE_WEIGHTS, linear_to_srgb, luminance_to_lightness, srgb_to_linear)
-from colorizer.gamut_mapping import lab_to_linear_in_gamut, max_chroma_table
+from colorizer.gamut_mapping import StripBuffers, lab_to_linear_in_gamut, max_chroma_table
 from colorizer.runtimes.network import predict_ab
 
 DEFAULT_RENDER_SIZE = 224
@@ -221,25 +222,50 @@ def upscale_ab(ab_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def encode_lab(lightness: np.ndarray, ab: np.ndarray, *, dtype: type = np.uint8) -> np.ndarray:
     """Full-size L ``(H, W, 1)`` and ab ``(H, W, 2)`` -> RGB ``(H, W, 3)`` of ``dtype``.
 
-    Colours outside sRGB lose chroma at constant L and hue, strip by strip, on every core.
+    Colours outside sRGB lose chroma at constant L and hue, strip by strip, on every core,
+    each thread in arrays of its own that it reuses from strip to strip.
     """
     height, width = lightness.shape[:2]
     rgb = np.empty((height, width, 3), dtype)
-    encode = _encode_uint8 if dtype == np.uint8 else _encode_uint16
     max_chroma_table()  # built once per process, here rather than by several strips at once
 
     def strip(rows: slice) -> None:
-        rgb[rows] = encode(lab_to_linear_in_gamut(lightness[rows, :, 0], ab[rows]))
+        buffers = _strip_buffers(width)
+        linear = lab_to_linear_in_gamut(lightness[rows, :, 0], ab[rows], buffers=buffers,
+                                        clip=False)
+        if dtype == np.uint8:
+            _encode_uint8(linear, rgb[rows], buffers)
+        else:
+            rgb[rows] = _encode_uint16(np.clip(linear, 0.0, 1.0, out=linear))
 
     each_strip(strip, height, width)
     return rgb
 
 
-def _encode_uint8(linear: np.ndarray) -> np.ndarray:
-    """Linear RGB in [0, 1] -> 8-bit sRGB, through a table of 65536 linear levels (a step of
-    the table moves an 8-bit value by at most 0.05)."""
-    index = (linear * np.float32(65535.0) + np.float32(0.5)).astype(np.uint16)
-    return np.take(_srgb8_of_linear16(), index)
+_THREAD_BUFFERS = threading.local()
+
+
+def _strip_buffers(width: int) -> StripBuffers:
+    """This thread's arrays, with room for a strip of rows ``width`` pixels wide."""
+    pixels = max(1, STRIP_PIXELS // max(1, width)) * width
+    buffers = getattr(_THREAD_BUFFERS, "buffers", None)
+    if buffers is None or buffers.pixels < pixels:
+        buffers = _THREAD_BUFFERS.buffers = StripBuffers(pixels)
+        buffers.index = np.empty((pixels, 3), np.uint16)
+    return buffers
+
+
+def _encode_uint8(linear: np.ndarray, out: np.ndarray, buffers: StripBuffers) -> None:
+    """Linear RGB -> 8-bit sRGB in ``out``, through a table of 65536 linear levels (a step of
+    the table moves an 8-bit value by at most 0.05).
+
+    One OpenCV call scales, rounds and saturates to the table's index (values a little
+    outside [0, 1] land on its ends), and the table is read straight into ``out``.
+    """
+    count = linear.size // 3
+    index = cv2.multiply(linear.reshape(count, 3), 65535.0, dtype=cv2.CV_16U,
+                         dst=buffers.index[:count])
+    np.take(_srgb8_of_linear16(), index, out=out.reshape(count, 3), mode="clip")
 
 
 def _encode_uint16(linear: np.ndarray) -> np.ndarray:

@@ -37,3 +37,30 @@ def test_table_agrees_with_scikit_image_at_the_primaries():
         column = int(round(np.degrees(np.arctan2(b, a)))) + 180
         # The table holds the largest chroma at that L and hue, which the primary reaches.
         assert abs(table[row, column] - np.hypot(a, b)) < 0.05 * np.hypot(a, b)
+
+
+def test_strips_converted_in_reused_buffers_equal_a_fresh_conversion():
+    from colorizer.gamut_mapping import StripBuffers, lab_to_linear_in_gamut
+
+    rng = np.random.default_rng(3)
+    buffers = StripBuffers(600)
+    # A big strip, then a smaller one in the same buffers: nothing of the first may leak into
+    # the second; many colours lie outside sRGB, some pixels are near black (the straight part
+    # of CIE f) and a few beyond the range.
+    for pixels in (600, 250):
+        lightness = rng.uniform(-2.0, 102.0, (pixels,)).astype(np.float32)
+        ab = rng.normal(0.0, 60.0, (pixels, 2)).astype(np.float32)
+        fresh = lab_to_linear_in_gamut(lightness, ab)
+        reused = lab_to_linear_in_gamut(lightness, ab, buffers=buffers, clip=False)
+        assert np.shares_memory(reused, buffers.linear)
+        np.testing.assert_array_equal(np.clip(reused, 0.0, 1.0), fresh)
+        # Only the slack is left unclipped where L is in range (beyond it even gray is not).
+        in_range = reused[(lightness >= 0.0) & (lightness <= 100.0)]
+        assert in_range.min() >= -1e-6 and in_range.max() <= 1.0 + 1e-4
+    too_many = np.zeros(601, np.float32)
+    try:
+        lab_to_linear_in_gamut(too_many, np.zeros((601, 2), np.float32), buffers=buffers)
+    except ValueError as error:
+        assert "601 pixels" in str(error)
+    else:
+        raise AssertionError("601 pixels went into buffers of 600")

@@ -37,10 +37,14 @@ ROWS = {
     "spread": ((8, 4, 2, 1), "features", "added at strides 8, 4, 2 and 1, and at stride 8 the "
                "hints spread over 1, 5, 13 cells and the whole photo"),
     "spread-mix": ((8, 4, 2, 1), "mix", "as spread, and the head mixes the spread colours into "
-                   "its own by learned weights (the package's choice)"),
+                   "its own by learned weights"),
+    "lightness-spread-mix": ((8, 4, 2, 1), "mix-lightness", "as spread-mix, and each window "
+                             "also weighs its hints by how close their L is to the cell's "
+                             "(the package's choice)"),
 }
-"""name -> (join strides, the spread hints: False, joined at stride 8 (``features``) or also
-mixed into the head's colour (``mix``), what it is)."""
+"""name -> (join strides, the spread hints: False, joined at stride 8 (``features``), also
+mixed into the head's colour (``mix``), and with the lightness-weighted half
+(``mix-lightness``), what it is)."""
 
 
 def evaluate(model, batches, counts, seed: int = 123) -> dict:
@@ -90,6 +94,7 @@ def main(argv=None) -> int:
     from colorizer.training.train import train
 
     SPREAD_RADII = hint_branch.SPREAD_RADII
+    LIGHTNESS_BINS = hint_branch.SPREAD_LIGHTNESS_BINS
 
     train_ds = make_dataset(args.photos, split="train", batch_size=args.batch_size,
                             image_size=args.image_size, training=True, repeat=True, seed=0,
@@ -106,7 +111,8 @@ def main(argv=None) -> int:
         strides, spread, what = ROWS[name]
         network.JOIN_STRIDES = strides or ()
         hint_branch.SPREAD_RADII = SPREAD_RADII if spread else ()
-        hint_branch.MIX_SPREAD = spread == "mix"
+        hint_branch.MIX_SPREAD = spread in ("mix", "mix-lightness")
+        hint_branch.SPREAD_LIGHTNESS_BINS = LIGHTNESS_BINS if spread == "mix-lightness" else 0
         keras.utils.set_random_seed(args.seed)
         row = name if args.seed == 0 else f"{name}-seed{args.seed}"
         start = time.monotonic()

@@ -15,7 +15,8 @@ weights expect). A small branch reads them, with L, and joins the decoder at eve
 A convolution sees a few cells around a hint; a cat spans the photo. So at the encoder's
 stride the branch also gets each hint spread far (:class:`HintSpread`, normalised convolution,
 Knutsson and Westin 1993): the mean hinted colour and how much of it there is, over windows of
-1, 5 and 13 cells and the whole photo. The decoder, which sees what the encoder found, reads
+1, 5 and 13 cells and the whole photo, once plainly and once with each hint weighted by how
+close its L is to the cell's (a bilateral grid over :data:`SPREAD_LIGHTNESS_BINS` bins). The decoder, which sees what the encoder found, reads
 them at H/8, and the regression head mixes them into its colour by weights it learns per pixel
 (:class:`HintMix`): the spread alone barely helps, the mix lowers the error at 1 to 20 hints by
 far (``benchmarks/hint_join.json``: the ``spread`` and ``spread-mix`` rows).
@@ -45,6 +46,9 @@ SPREAD_RADII = (0, 2, 6, None)
 over (``None``: the whole photo). Empty: no spread (hint models built before it had none)."""
 SPREAD_STRIDE = 8
 """The spread is computed on cells of this many pixels: the encoder's stride, where it joins."""
+SPREAD_LIGHTNESS_BINS = 6
+"""Lightness bins of the spread's second half, which weighs each hint by how close its L is to
+the cell's (0: no second half, as hint models built before it)."""
 MIX_SPREAD = True
 """Whether a regression head mixes the spread hints into its colour (:class:`HintMix`)."""
 
@@ -59,7 +63,8 @@ def no_hints(lightness):
 
 @keras.saving.register_keras_serializable(package="colorizer")
 class HintSpread(keras.layers.Layer):
-    """Hints spread over growing windows: ``(N, H, W, 3)`` -> ``(N, H/s, W/s, 3 * len(radii))``.
+    """Hints spread over growing windows: ``(N, H, W, 3)`` -> ``(N, H/s, W/s, 3 * len(radii))``,
+    or twice as many channels with ``lightness_bins``.
 
     On cells of ``stride`` pixels, for each window (a square of ``2 r + 1`` cells, or the
     whole photo for ``r = None``): the mean hinted ab over the hinted pixels in it (0 where it
@@ -67,47 +72,91 @@ class HintSpread(keras.layers.Layer):
     a patch), so the nested windows tell the decoder how far the nearest hint is. Sums are box
     convolutions with zeros outside the photo, the same on every backend.
 
+    With ``lightness_bins`` the layer takes ``[hints, L]`` and adds, after those, the same
+    windows with each hinted pixel counted in a cell by how close its L is to the cell's mean L
+    (a bilateral grid: the hints are split over lightness bins by tent weights, each bin
+    spread alone, and each cell reads the bins at its own L). A window holding a dark hint on
+    the cat and a light one on the wall then gives the cat's cells the dark hint's colour and
+    the wall's the light one's, where the plain mean gives both their blend.
+
     Args:
         radii: Window half-sides in cells; ``None`` for the whole photo.
         stride: Cell side in pixels (input sides must be multiples of it).
+        lightness_bins: Bins over L 0-100 for the lightness-weighted half (at least 2); 0
+            for none (the layer then takes the hints alone).
     """
 
-    def __init__(self, radii=SPREAD_RADII, stride: int = SPREAD_STRIDE, **kwargs):
+    def __init__(self, radii=SPREAD_RADII, stride: int = SPREAD_STRIDE,
+                 lightness_bins: int = 0, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.radii = tuple(None if r is None else int(r) for r in radii)
         self.stride = int(stride)
+        self.lightness_bins = int(lightness_bins)
+        if self.lightness_bins == 1 or self.lightness_bins < 0:
+            raise ValueError(f"lightness_bins must be 0 or at least 2, got {lightness_bins}")
 
-    def call(self, hints):
+    def call(self, inputs):
+        hints, lightness = inputs if self.lightness_bins else (inputs, None)
+        # The input holds ab under the mask and 0 elsewhere, then the mask: per cell, the sum
+        # of hinted ab and the number of hinted pixels (means times the cell's area).
         hints = ops.cast(hints, "float32")
-        mask = hints[..., 2:]
-        # Per cell: the sum of hinted ab (the input holds ab under the mask, 0 elsewhere) and
-        # the number of hinted pixels (means times the cell's area).
-        cells = ops.average_pool(ops.concatenate([hints[..., :2], mask], axis=-1),
-                                 self.stride, self.stride, padding="valid")
-        cells = cells * float(self.stride * self.stride)
-        outputs = []
-        for radius in self.radii:
-            if radius is None:
-                sums = ops.sum(cells, axis=(1, 2), keepdims=True) + ops.zeros_like(cells)
-            else:
-                side = 2 * radius + 1
-                kernel = ops.ones((side, side, 3, 1), "float32")
-                sums = ops.depthwise_conv(cells, kernel, 1, padding="same")
-            count = sums[..., 2:]
-            # Average pooling leaves float rounding in a count: below half a pixel is none.
-            hinted = ops.cast(count > 0.5, "float32")
-            colour = sums[..., :2] / ops.maximum(count, 0.5) * hinted
-            outputs += [colour, count * hinted / (count + 1.0)]
+        outputs = self._windows(self._cell_sums(hints), threshold=0.5)
+        if self.lightness_bins:
+            level = ops.clip(ops.cast(lightness, "float32") / 100.0, 0.0, 1.0)
+            cell_level = ops.average_pool(level, self.stride, self.stride, padding="valid")
+            read = None
+            for centre in range(self.lightness_bins):
+                # Each bin spread alone, then read at the cell's own L: a hint of the cell's L
+                # counts half to whole (the tents overlap), one 2/(bins-1) away not at all.
+                spread = self._windows(self._cell_sums(hints * self._tent(level, centre)),
+                                       threshold=None)
+                term = [self._tent(cell_level, centre) * sums for sums in spread]
+                read = term if read is None else [a + b for a, b in zip(read, term)]
+            outputs += [self._colour_and_amount(sums, threshold=1e-3) for sums in read]
         return ops.concatenate(outputs, axis=-1)
 
+    def _tent(self, level, centre: int):
+        steps = float(self.lightness_bins - 1)
+        return ops.relu(1.0 - ops.abs(level * steps - float(centre)))
+
+    def _cell_sums(self, payload):
+        cells = ops.average_pool(payload, self.stride, self.stride, padding="valid")
+        return cells * float(self.stride * self.stride)
+
+    def _window_sums(self, cells, radius):
+        if radius is None:
+            return ops.sum(cells, axis=(1, 2), keepdims=True) + ops.zeros_like(cells)
+        side = 2 * radius + 1
+        kernel = ops.ones((side, side, cells.shape[-1], 1), "float32")
+        return ops.depthwise_conv(cells, kernel, 1, padding="same")
+
+    def _windows(self, cells, threshold):
+        """Each window's sums, or (``threshold`` given) its colour and amount."""
+        sums = [self._window_sums(cells, radius) for radius in self.radii]
+        if threshold is None:
+            return sums
+        return [self._colour_and_amount(x, threshold) for x in sums]
+
+    @staticmethod
+    def _colour_and_amount(sums, threshold: float):
+        count = sums[..., 2:]
+        # Average pooling leaves float rounding in a count: below the threshold is none.
+        hinted = ops.cast(count > threshold, "float32")
+        colour = sums[..., :2] / ops.maximum(count, threshold) * hinted
+        return ops.concatenate([colour, count * hinted / (count + 1.0)], axis=-1)
+
     def compute_output_shape(self, input_shape):
+        if self.lightness_bins:
+            input_shape = input_shape[0]
         batch, height, width, _ = input_shape
         cell = lambda n: None if n is None else n // self.stride  # noqa: E731
-        return (batch, cell(height), cell(width), 3 * len(self.radii))
+        halves = 2 if self.lightness_bins else 1
+        return (batch, cell(height), cell(width), 3 * len(self.radii) * halves)
 
     def get_config(self):
-        return {**super().get_config(), "radii": list(self.radii), "stride": self.stride}
+        return {**super().get_config(), "radii": list(self.radii), "stride": self.stride,
+                "lightness_bins": self.lightness_bins}
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
@@ -168,7 +217,9 @@ def hint_features(hints, lightness) -> tuple[dict[int, object], object | None]:
         features[stride] = x
     if not SPREAD_RADII:
         return features, None
-    spread = HintSpread(SPREAD_RADII, SPREAD_STRIDE, name="hints_spread")(hints)
+    spread_layer = HintSpread(SPREAD_RADII, SPREAD_STRIDE, SPREAD_LIGHTNESS_BINS,
+                              name="hints_spread")
+    spread = spread_layer([hints, lightness] if SPREAD_LIGHTNESS_BINS else hints)
     features[SPREAD_STRIDE] = keras.layers.Concatenate(name="hints_spread_features")(
         [features[SPREAD_STRIDE], spread])
     return features, spread if MIX_SPREAD else None

@@ -140,18 +140,18 @@ def test_parameters_and_cost_it_adds():
 
     automatic = build_colorizer(None)
     hinted = build_colorizer(None, hint_inputs=True)
-    assert hinted.count_params() - automatic.count_params() == 82_644
+    assert hinted.count_params() - automatic.count_params() == 85_336
     classifier = build_colorizer(None, head="classification")
     hinted_classifier = build_colorizer(None, head="classification", hint_inputs=True)
-    assert hinted_classifier.count_params() - classifier.count_params() == 78_832
+    assert hinted_classifier.count_params() - classifier.count_params() == 80_368
     joins = [layer for layer in hinted.layers if layer.name.endswith("_hint_join")]
     assert [layer.name for layer in joins] == [
         "decoder1_hint_join", "decoder2_hint_join", "decoder3_hint_join", "head_hint_join"]
     assert all(not np.any(w) for layer in joins for w in layer.get_weights())
-    assert count_macs(224, hint_inputs=True) - count_macs(224) == 315_908_096
+    assert count_macs(224, hint_inputs=True) - count_macs(224) == 374_915_072
     page = open(os.path.join(ROOT, "docs", "training.md"), encoding="utf-8").read()
-    assert "It adds 82,644 parameters to the 622,850" in page and "0.32 GMACs" in page
-    assert "78,832" in page
+    assert "It adds 85,336 parameters to the 622,850" in page and "0.37 GMACs" in page
+    assert "80,368" in page
 
 
 def test_float32_output_under_mixed_precision():
@@ -256,6 +256,87 @@ def test_the_spread_is_each_windows_mean_hinted_colour_and_how_many_pixels_hold_
     assert spread[0, ..., 11].min() > 0.9
 
 
+def _lightness_spread_reference(hints, lightness, radii, stride, bins):
+    """The lightness-weighted half in NumPy loops: each hinted pixel counts in a cell by
+    ``sum_j tent_j(its L) tent_j(the cell's mean L)``."""
+    n, height, width, _ = hints.shape
+    rows, cols = height // stride, width // stride
+    tent = lambda level, j: np.maximum(0.0, 1.0 - np.abs(level * (bins - 1) - j))  # noqa: E731
+    level = np.clip(lightness[..., 0] / 100.0, 0.0, 1.0)
+    out = np.zeros((n, rows, cols, 3 * len(radii)), np.float64)
+    for image in range(n):
+        for row in range(rows):
+            for col in range(cols):
+                cell = level[image, row * stride:(row + 1) * stride,
+                             col * stride:(col + 1) * stride].mean()
+                for i, radius in enumerate(radii):
+                    if radius is None:
+                        top, left, bottom, right = 0, 0, height, width
+                    else:
+                        top, left = max(0, row - radius) * stride, max(0, col - radius) * stride
+                        bottom = min(rows, row + radius + 1) * stride
+                        right = min(cols, col + radius + 1) * stride
+                    window = hints[image, top:bottom, left:right]
+                    pixel = level[image, top:bottom, left:right]
+                    weight = sum(tent(pixel, j) * tent(cell, j) for j in range(bins))
+                    count = (window[..., 2] * weight).sum()
+                    if count > 1e-3:
+                        out[image, row, col, 3 * i:3 * i + 2] = (
+                            (window[..., :2] * weight[..., None]).sum(axis=(0, 1)) / count)
+                        out[image, row, col, 3 * i + 2] = count / (count + 1)
+    return out
+
+
+def test_the_lightness_weighted_spread_counts_hints_by_how_close_their_l_is():
+    lightness, hints = _batch(height=48, width=64)
+    hints[1] = 0.0
+    radii, bins = hint_branch.SPREAD_RADII, 6
+    spread = keras.ops.convert_to_numpy(HintSpread(radii, 8, bins)([hints, lightness]))
+    assert spread.shape == (2, 6, 8, 24)
+    # The first half is the plain spread, the second the lightness-weighted one.
+    np.testing.assert_allclose(spread[..., :12], _spread_reference(hints, radii, 8), atol=2e-5)
+    expected = _lightness_spread_reference(hints.astype(np.float64),
+                                           lightness.astype(np.float64), radii, 8, bins)
+    np.testing.assert_allclose(spread[..., 12:], expected, atol=1e-4)
+    assert not np.any(spread[1])
+
+
+def test_a_window_with_a_dark_and_a_light_hint_gives_each_cell_the_hint_of_its_lightness():
+    """The blend the plain mean gives is what the lightness-weighted half avoids."""
+    lightness = np.full((1, 32, 64, 1), 20.0, np.float32)
+    lightness[:, :, 32:] = 85.0  # a dark left half, a light right half
+    ab = np.zeros((1, 32, 64, 2), np.float32)
+    ab[..., :32, 0], ab[..., 32:, 0] = 50.0, -50.0
+    mask = np.zeros((1, 32, 64), np.float32)
+    mask[0, 12:16, 20:24] = mask[0, 12:16, 40:44] = 1.0  # one hint on each side
+    spread = keras.ops.convert_to_numpy(
+        HintSpread((None,), 8, 6)([encode_hints(ab, mask), lightness]))
+    plain_a, weighted_a = spread[0, ..., 0] * 128.0, spread[0, ..., 3] * 128.0
+    np.testing.assert_allclose(plain_a, 0.0, atol=1e-3)  # the whole photo's mean: a blend
+    np.testing.assert_allclose(weighted_a[:, :4], 50.0, atol=1e-3)  # each side its own hint
+    np.testing.assert_allclose(weighted_a[:, 4:], -50.0, atol=1e-3)
+
+
+def test_hint_models_saved_before_the_lightness_weighted_spread_still_load(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setattr(hint_branch, "SPREAD_LIGHTNESS_BINS", 0)
+    keras.utils.set_random_seed(11)
+    older = build_colorizer(None, hint_inputs=True, **SMALL)
+    assert older.get_layer("hints_spread").lightness_bins == 0
+    _wake_the_joins(older)
+    lightness, hints = _batch()
+    expected = older.predict_on_batch([lightness, hints])
+    older.save(tmp_path / "older.keras")
+    monkeypatch.undo()
+    restored = load_colorizer(tmp_path / "older.keras")
+    assert restored.get_layer("hints_spread").lightness_bins == 0
+    np.testing.assert_array_equal(restored.predict_on_batch([lightness, hints]), expected)
+    assert build_colorizer(None, hint_inputs=True, **SMALL).get_layer(
+        "hints_spread").lightness_bins == hint_branch.SPREAD_LIGHTNESS_BINS > 0
+    with pytest.raises(ValueError, match="0 or at least 2"):
+        HintSpread(lightness_bins=1)
+
+
 def test_one_learned_weight_copies_a_hint_over_the_photo():
     """The mix: with the whole photo's window weighted 1, a single hint's colour is everywhere;
     with no hint, the head's colour is untouched by any weight."""
@@ -263,7 +344,7 @@ def test_one_learned_weight_copies_a_hint_over_the_photo():
     model = build_colorizer(None, hint_inputs=True, **SMALL)
     mix = model.get_layer("hints_mix_weights")
     kernel, bias = mix.get_weights()
-    scales = len(hint_branch.SPREAD_RADII)
+    scales = len(hint_branch.SPREAD_RADII) * (2 if hint_branch.SPREAD_LIGHTNESS_BINS else 1)
     assert bias.shape == (scales,) and not np.any(kernel) and not np.any(bias)
     bias[hint_branch.SPREAD_RADII.index(None)] = 1.0
     mix.set_weights([kernel, bias])

@@ -77,6 +77,7 @@ class StripBuffers:
         self.cube = np.empty((pixels, 3), np.float32)
         self.linear = np.empty((pixels, 3), np.float32)
         self.inside = np.empty((pixels, 1), np.uint8)
+        self.index = np.empty((pixels, 3), np.uint16)  # for a caller's 16-bit table look-up
 
 
 def _f_to_linear(f: np.ndarray, scratch: StripBuffers | None = None) -> np.ndarray:

@@ -251,7 +251,6 @@ def _strip_buffers(width: int) -> StripBuffers:
     buffers = getattr(_THREAD_BUFFERS, "buffers", None)
     if buffers is None or buffers.pixels < pixels:
         buffers = _THREAD_BUFFERS.buffers = StripBuffers(pixels)
-        buffers.index = np.empty((pixels, 3), np.uint16)
     return buffers
 
 

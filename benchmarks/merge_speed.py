@@ -18,7 +18,6 @@ import glob
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,59 +48,44 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    import cv2
     import numpy as np
-    from photos import camera_photo
+    from photos import baseline_tree, camera_photo, upscaled
 
-    with tempfile.TemporaryDirectory() as work:
-        baseline = os.path.join(work, "baseline")
-        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", baseline,
-                        args.baseline], check=True, capture_output=True)
-        try:
-            old = load_full_resolution(baseline)
-            now = load_full_resolution(ROOT)
-            from colorizer.data.images import read_rgb
-            from colorizer.gamut_mapping import _as_lab, _inside_mask, _lab_to_linear
-            from colorizer.runtimes.network import load_colorizer
+    with tempfile.TemporaryDirectory() as work, baseline_tree(args.baseline, work) as baseline:
+        old = load_full_resolution(baseline)
+        now = load_full_resolution(ROOT)
+        from colorizer.data.images import read_rgb
+        from colorizer.gamut_mapping import chroma_factor
+        from colorizer.runtimes.network import load_colorizer
 
-            model = load_colorizer(args.model)
-            width = int(round((args.megapixels * 1e6 * 4 / 3) ** 0.5))
-            height = int(round(width * 3 / 4))
-            sources = [("sample photo (camera JPEG)", read_rgb(camera_photo(args.megapixels,
-                                                                             work)))]
-            if args.photos:
-                names = sorted(glob.glob(os.path.join(args.photos, "*.jpg")))[:args.count]
-                sources += [(os.path.basename(name),
-                             cv2.resize(read_rgb(name), (width, height),
-                                        interpolation=cv2.INTER_CUBIC)) for name in names]
-            rows = []
-            for label, rgb in sources:
-                lightness = now.image_lightness(rgb)
-                ab_small = now.predict_ab_batch(model, now.model_input(lightness)[None])[0]
-                ab = now.upscale_ab(ab_small, lightness.shape[:2])
-                outside = float(np.mean(_inside_mask(_lab_to_linear(
-                    _as_lab(lightness[..., 0], ab))) == 0))
-                same = np.abs(old.encode_lab(lightness, ab).astype(int)
-                              - now.encode_lab(lightness, ab)).max()
-                times = {"baseline": [], "now": []}
-                for _ in range(args.repeats):
-                    for name, module in (("baseline", old), ("now", now)):
-                        cpu, wall = time.process_time(), time.perf_counter()
-                        module.encode_lab(lightness, ab)
-                        times[name].append((time.perf_counter() - wall,
-                                            time.process_time() - cpu))
-                row = {"photo": label, "outside_srgb": round(outside, 4),
-                       "largest_output_difference": int(same)}
-                for name, runs in times.items():
-                    row[f"{name}_wall_s"] = round(statistics.median(r[0] for r in runs), 4)
-                    row[f"{name}_cpu_s"] = round(statistics.median(r[1] for r in runs), 4)
-                row["ratio_baseline_to_now"] = round(row["baseline_wall_s"] / row["now_wall_s"],
-                                                     2)
-                print(json.dumps(row), flush=True)
-                rows.append(row)
-        finally:
-            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", baseline],
-                           capture_output=True)
+        model = load_colorizer(args.model)
+        sources = [("sample photo (camera JPEG)", read_rgb(camera_photo(args.megapixels, work)))]
+        if args.photos:
+            names = sorted(glob.glob(os.path.join(args.photos, "*.jpg")))[:args.count]
+            sources += [(os.path.basename(name), upscaled(read_rgb(name), args.megapixels))
+                        for name in names]
+        rows = []
+        for label, rgb in sources:
+            lightness = now.image_lightness(rgb)
+            ab_small = now.predict_ab_batch(model, now.model_input(lightness)[None])[0]
+            ab = now.upscale_ab(ab_small, lightness.shape[:2])
+            outside = float(np.mean(chroma_factor(lightness[..., 0], ab) < 1.0))
+            same = np.abs(old.encode_lab(lightness, ab).astype(int)
+                          - now.encode_lab(lightness, ab)).max()
+            times = {"baseline": [], "now": []}
+            for _ in range(args.repeats):
+                for name, module in (("baseline", old), ("now", now)):
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    module.encode_lab(lightness, ab)
+                    times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+            row = {"photo": label, "outside_srgb": round(outside, 4),
+                   "largest_output_difference": int(same)}
+            for name, runs in times.items():
+                row[f"{name}_wall_s"] = round(statistics.median(r[0] for r in runs), 4)
+                row[f"{name}_cpu_s"] = round(statistics.median(r[1] for r in runs), 4)
+            row["ratio_baseline_to_now"] = round(row["baseline_wall_s"] / row["now_wall_s"], 2)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
     result = {"megapixels": args.megapixels, "model": os.path.basename(args.model),
               "baseline_commit": args.baseline, "cpus": os.cpu_count(), "rows": rows}
     if args.json:

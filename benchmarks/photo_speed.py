@@ -64,27 +64,20 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    from photos import camera_photo
+    from photos import baseline_tree, camera_photo
 
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as work, baseline_tree(args.baseline, work) as baseline:
         photo = camera_photo(args.megapixels, work)
-        baseline = os.path.join(work, "baseline")
-        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", baseline,
-                        args.baseline], check=True, capture_output=True)
         found: dict[str, list] = {"now": [], "baseline": []}
-        try:
-            for _ in range(args.rounds):
-                for label, tree in (("baseline", baseline), ("now", ROOT)):
-                    child = CHILD.format(tree=tree, model=args.model, photo=photo,
-                                         out=os.path.join(work, label), repeats=args.repeats)
-                    done = subprocess.run([sys.executable, "-c", child], check=True,
-                                          capture_output=True, text=True,
-                                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-                    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-                    found[label].append(json.loads(line[len("RESULT "):]))
-        finally:
-            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", baseline],
-                           capture_output=True)
+        for _ in range(args.rounds):
+            for label, tree in (("baseline", baseline), ("now", ROOT)):
+                child = CHILD.format(tree=tree, model=args.model, photo=photo,
+                                     out=os.path.join(work, label), repeats=args.repeats)
+                done = subprocess.run([sys.executable, "-c", child], check=True,
+                                      capture_output=True, text=True,
+                                      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+                found[label].append(json.loads(line[len("RESULT "):]))
     results = {"megapixels": args.megapixels, "model": os.path.basename(args.model),
                "baseline_commit": args.baseline, "cpus": os.cpu_count()}
     for label, runs in found.items():

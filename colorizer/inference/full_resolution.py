@@ -100,9 +100,14 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def strip_rows(width: int) -> int:
+    """Rows in a strip of a photo ``width`` pixels wide: about :data:`STRIP_PIXELS` pixels."""
+    return max(1, STRIP_PIXELS // max(1, width))
+
+
 def row_strips(height: int, width: int) -> list[slice]:
-    """Slices of rows holding about :data:`STRIP_PIXELS` pixels each, covering ``height``."""
-    rows = max(1, STRIP_PIXELS // max(1, width))
+    """Slices of :func:`strip_rows` rows each, covering ``height``."""
+    rows = strip_rows(width)
     return [slice(top, min(height, top + rows)) for top in range(0, height, rows)]
 
 
@@ -247,7 +252,7 @@ _THREAD_BUFFERS = threading.local()
 
 def _strip_buffers(width: int) -> StripBuffers:
     """This thread's arrays, with room for a strip of rows ``width`` pixels wide."""
-    pixels = max(1, STRIP_PIXELS // max(1, width)) * width
+    pixels = strip_rows(width) * width
     buffers = getattr(_THREAD_BUFFERS, "buffers", None)
     if buffers is None or buffers.pixels < pixels:
         buffers = _THREAD_BUFFERS.buffers = StripBuffers(pixels)

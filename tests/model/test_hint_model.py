@@ -317,20 +317,26 @@ def test_a_window_with_a_dark_and_a_light_hint_gives_each_cell_the_hint_of_its_l
     np.testing.assert_allclose(weighted_a[:, 4:], -50.0, atol=1e-3)
 
 
+def _older_model_reloaded(tmp_path, monkeypatch, seed):
+    """A hint model built under the module settings ``monkeypatch`` set (trained-looking joins),
+    saved, and loaded back under today's: ``(built, restored, its colour before, inputs)``."""
+    keras.utils.set_random_seed(seed)
+    older = build_colorizer(None, hint_inputs=True, **SMALL)
+    _wake_the_joins(older)
+    inputs = list(_batch())
+    expected = older.predict_on_batch(inputs)
+    older.save(tmp_path / "older.keras")
+    monkeypatch.undo()
+    return older, load_colorizer(tmp_path / "older.keras"), expected, inputs
+
+
 def test_hint_models_saved_before_the_lightness_weighted_spread_still_load(tmp_path,
                                                                          monkeypatch):
     monkeypatch.setattr(hint_branch, "SPREAD_LIGHTNESS_BINS", 0)
-    keras.utils.set_random_seed(11)
-    older = build_colorizer(None, hint_inputs=True, **SMALL)
+    older, restored, expected, inputs = _older_model_reloaded(tmp_path, monkeypatch, 11)
     assert older.get_layer("hints_spread").lightness_bins == 0
-    _wake_the_joins(older)
-    lightness, hints = _batch()
-    expected = older.predict_on_batch([lightness, hints])
-    older.save(tmp_path / "older.keras")
-    monkeypatch.undo()
-    restored = load_colorizer(tmp_path / "older.keras")
     assert restored.get_layer("hints_spread").lightness_bins == 0
-    np.testing.assert_array_equal(restored.predict_on_batch([lightness, hints]), expected)
+    np.testing.assert_array_equal(restored.predict_on_batch(inputs), expected)
     assert build_colorizer(None, hint_inputs=True, **SMALL).get_layer(
         "hints_spread").lightness_bins == hint_branch.SPREAD_LIGHTNESS_BINS > 0
     with pytest.raises(ValueError, match="0 or at least 2"):
@@ -363,14 +369,7 @@ def test_one_learned_weight_copies_a_hint_over_the_photo():
 def test_hint_models_saved_before_the_spread_still_load_and_colour(tmp_path, monkeypatch):
     """Files of hint models built without the spread (its radii empty) load as they were."""
     monkeypatch.setattr(hint_branch, "SPREAD_RADII", ())
-    keras.utils.set_random_seed(10)
-    older = build_colorizer(None, hint_inputs=True, **SMALL)
+    older, restored, expected, inputs = _older_model_reloaded(tmp_path, monkeypatch, 10)
     assert not any(layer.name.startswith(("hints_spread", "hints_mix")) for layer in older.layers)
-    _wake_the_joins(older)
-    lightness, hints = _batch()
-    expected = older.predict_on_batch([lightness, hints])
-    older.save(tmp_path / "older.keras")
-    monkeypatch.undo()
-    restored = load_colorizer(tmp_path / "older.keras")
     assert takes_hints(restored)
-    np.testing.assert_array_equal(restored.predict_on_batch([lightness, hints]), expected)
+    np.testing.assert_array_equal(restored.predict_on_batch(inputs), expected)

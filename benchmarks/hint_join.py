@@ -41,6 +41,9 @@ ROWS = {
     "lightness-spread-mix": ((8, 4, 2, 1), "mix-lightness", "as spread-mix, and each window "
                              "also weighs its hints by how close their L is to the cell's "
                              "(the package's choice)"),
+    "affinity-spread-mix": ((8, 4, 2, 1), "mix-affinity", "as lightness-spread-mix, and each "
+                            "cell also gets the hints of the cells whose learned keys are like "
+                            "its own, anywhere in the photo"),
 }
 """name -> (join strides, the spread hints: False, joined at stride 8 (``features``), also
 mixed into the head's colour (``mix``), and with the lightness-weighted half
@@ -95,6 +98,7 @@ def main(argv=None) -> int:
 
     SPREAD_RADII = hint_branch.SPREAD_RADII
     LIGHTNESS_BINS = hint_branch.SPREAD_LIGHTNESS_BINS
+    AFFINITY_KEYS = hint_branch.AFFINITY_KEYS
 
     train_ds = make_dataset(args.photos, split="train", batch_size=args.batch_size,
                             image_size=args.image_size, training=True, repeat=True, seed=0,
@@ -111,8 +115,10 @@ def main(argv=None) -> int:
         strides, spread, what = ROWS[name]
         network.JOIN_STRIDES = strides or ()
         hint_branch.SPREAD_RADII = SPREAD_RADII if spread else ()
-        hint_branch.MIX_SPREAD = spread in ("mix", "mix-lightness")
-        hint_branch.SPREAD_LIGHTNESS_BINS = LIGHTNESS_BINS if spread == "mix-lightness" else 0
+        hint_branch.MIX_SPREAD = spread in ("mix", "mix-lightness", "mix-affinity")
+        lightness = spread in ("mix-lightness", "mix-affinity")
+        hint_branch.SPREAD_LIGHTNESS_BINS = LIGHTNESS_BINS if lightness else 0
+        hint_branch.AFFINITY_KEYS = AFFINITY_KEYS if spread == "mix-affinity" else 0
         keras.utils.set_random_seed(args.seed)
         row = name if args.seed == 0 else f"{name}-seed{args.seed}"
         start = time.monotonic()

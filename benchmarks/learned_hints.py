@@ -19,7 +19,7 @@ drawn beside ours for scale. The solve's prior strength after the learned model 
 the validation split first (``prior`` in the JSON). Times per photo at 1 MP and 12 MP with 0,
 10 and 100 hints are ratios to the automatic model's plain colorize in the same run.
 
-    python benchmarks/learned_hints.py --photos PETS --hints-model runs/hints-lgate/best.keras \\
+    python benchmarks/learned_hints.py --photos PETS --hints-model runs/hints-affinity/best.keras \\
         --auto-model runs/budget-amd/best.keras --out benchmarks/learned_hints.json \\
         --figure docs/assets/learned-hints-psnr.png
 """

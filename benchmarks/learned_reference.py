@@ -20,7 +20,7 @@ propagated (today's guided colour), and beside each model's colour without a ref
 
 Errors are ab RMSE and PSNR of the 8-bit RGB against the truth, averaged over photos.
 
-    python benchmarks/learned_reference.py --photos PETS --hints-model runs/hints-lgate/best.keras \\
+    python benchmarks/learned_reference.py --photos PETS --hints-model runs/hints-affinity/best.keras \\
         --auto-model runs/budget-amd/best.keras --count 30 --out benchmarks/learned_reference.json
 """
 from __future__ import annotations

@@ -16,10 +16,14 @@ A convolution sees a few cells around a hint; a cat spans the photo. So at the e
 stride the branch also gets each hint spread far (:class:`HintSpread`, normalised convolution,
 Knutsson and Westin 1993): the mean hinted colour and how much of it there is, over windows of
 1, 5 and 13 cells and the whole photo, once plainly and once with each hint weighted by how
-close its L is to the cell's (a bilateral grid over :data:`SPREAD_LIGHTNESS_BINS` bins). The decoder, which sees what the encoder found, reads
-them at H/8, and the regression head mixes them into its colour by weights it learns per pixel
-(:class:`HintMix`): the spread alone barely helps, the mix lowers the error at 1 to 20 hints by
-far (``benchmarks/hint_join.json``: the ``spread`` and ``spread-mix`` rows).
+close its L is to the cell's (a bilateral grid over :data:`SPREAD_LIGHTNESS_BINS` bins); and
+once over the whole photo by how alike the cells' learned keys are (:class:`HintAffinity`:
+what the encoder found, not distance or lightness, says where a hint belongs). The decoder,
+which sees what the encoder found, reads them at H/8, and the regression head mixes them into
+its colour by weights it learns per pixel (:class:`HintMix`): the spread alone barely helps,
+the mix lowers the error at 1 to 20 hints by far, and the affinity further at 5 and 20
+(``benchmarks/hint_join.json``: the ``spread``, ``spread-mix`` and ``affinity-spread-mix``
+rows).
 
 The joins start at zero, so a freshly built hint model colours exactly as the automatic model
 with the same weights, and training grows the hints' influence from there. The coarse joins
@@ -51,6 +55,9 @@ SPREAD_LIGHTNESS_BINS = 6
 the cell's (0: no second half, as hint models built before it)."""
 MIX_SPREAD = True
 """Whether a regression head mixes the spread hints into its colour (:class:`HintMix`)."""
+AFFINITY_KEYS = 16
+"""Size of the learned keys by which :class:`HintAffinity` spreads each hint to the cells that
+look like its own (0: no such spread, as hint models built before it)."""
 
 
 def no_hints(lightness):
@@ -196,7 +203,71 @@ class HintMix(keras.layers.Layer):
         return {**super().get_config(), "stride": self.stride}
 
 
-def hint_features(hints, lightness) -> tuple[dict[int, object], object | None]:
+@keras.saving.register_keras_serializable(package="colorizer")
+class HintAffinity(keras.layers.Layer):
+    """Hints spread to the cells that look alike, by keys the network learns.
+
+    ``[features, hints, L]`` -> ``(N, h, w, 3)`` on cells of ``stride`` pixels: ``features``
+    the encoder's output at that stride, ``hints`` and ``L`` at full size. Each cell gets a key
+    (a learned projection of its features and mean L, less the photo's mean key, scaled
+    to unit length); cell ``i`` then
+    receives the hinted pixels of every cell ``j`` of the photo, wherever it lies, weighted by
+    ``exp(sharpness * (k_i . k_j - 1))`` (1 for an identical key, towards 0 for unlike ones),
+    and returns, as :class:`HintSpread` does per window, their mean colour and ``n / (n + 1)``
+    for their weighted number ``n``.
+
+    The windows of :class:`HintSpread` know how far a hint is and how alike its lightness; not
+    whether it lies on the same thing. The keys learn that from the colour loss alone: a hint
+    on a cat's back reaches its tail across the room, not the wall of equal lightness beside it.
+    A photo of ``c`` cells costs ``c^2 * keys`` multiply-adds (784 cells at the working size).
+
+    Args:
+        stride: Cell side in pixels: the stride of ``features``.
+        keys: Length of the learned keys.
+    """
+
+    def __init__(self, stride: int = SPREAD_STRIDE, keys: int = AFFINITY_KEYS, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.stride = int(stride)
+        self.keys = int(keys)
+
+    def build(self, input_shapes):
+        channels = int(input_shapes[0][-1]) + 1  # the features, then the cell's mean L
+        self.projection = self.add_weight(name="projection", shape=(channels, self.keys),
+                                          initializer=keras.initializers.GlorotUniform(seed=7))
+        # Starts sharp: a cell unlike the hint's (keys at right angles) weighs e^-10.
+        self.log_sharpness = self.add_weight(
+            name="log_sharpness", shape=(),
+            initializer=keras.initializers.Constant(float(np.log(10.0))))
+
+    def call(self, inputs):
+        features, hints, lightness = (ops.cast(x, "float32") for x in inputs)
+        cells = ops.average_pool(hints, self.stride, self.stride, padding="valid")
+        cells = cells * float(self.stride * self.stride)  # hinted ab sums and counts per cell
+        level = ops.average_pool(lightness / 100.0, self.stride, self.stride, padding="valid")
+        keys = ops.matmul(ops.concatenate([features, level], axis=-1), self.projection)
+        # Centred on the photo's mean key: what sets a region apart within this photo counts,
+        # not what all of its cells share (with random features, all keys would point alike).
+        keys = keys - ops.mean(keys, axis=(1, 2), keepdims=True)
+        keys = keys / ops.sqrt(ops.sum(keys * keys, axis=-1, keepdims=True) + 1e-6)
+        shape = ops.shape(cells)
+        batch = shape[0]
+        keys = ops.reshape(keys, (batch, -1, self.keys))
+        likeness = ops.matmul(keys, ops.transpose(keys, (0, 2, 1)))  # (N, cells, cells)
+        weights = ops.exp(ops.exp(self.log_sharpness) * (likeness - 1.0))
+        sums = ops.matmul(weights, ops.reshape(cells, (batch, -1, HINT_CHANNELS)))
+        sums = ops.reshape(sums, shape)
+        return HintSpread._colour_and_amount(sums, threshold=1e-3)
+
+    def compute_output_shape(self, input_shapes):
+        return tuple(input_shapes[0][:-1]) + (HINT_CHANNELS,)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride, "keys": self.keys}
+
+
+def hint_features(hints, lightness, encoded=None) -> tuple[dict[int, object], object | None]:
     """The hint branch: ``({stride: features}, spread)``, features at strides 1, 2, 4 and 8.
 
     It sees L too (scaled to [0, 1]), so its features can follow the photo's edges from full
@@ -220,6 +291,11 @@ def hint_features(hints, lightness) -> tuple[dict[int, object], object | None]:
     spread_layer = HintSpread(SPREAD_RADII, SPREAD_STRIDE, SPREAD_LIGHTNESS_BINS,
                               name="hints_spread")
     spread = spread_layer([hints, lightness] if SPREAD_LIGHTNESS_BINS else hints)
+    if AFFINITY_KEYS and encoded is not None:
+        # Named under hints_spread: the int8 export keeps it in float32 as the spread.
+        affinity = HintAffinity(SPREAD_STRIDE, AFFINITY_KEYS, name="hints_spread_affinity")(
+            [encoded, hints, lightness])
+        spread = keras.layers.Concatenate(name="hints_spread_all")([spread, affinity])
     features[SPREAD_STRIDE] = keras.layers.Concatenate(name="hints_spread_features")(
         [features[SPREAD_STRIDE], spread])
     return features, spread if MIX_SPREAD else None

@@ -41,7 +41,7 @@ from colorizer.model.classification import (
     DEFAULT_TEMPERATURE, LOGITS_STRIDE, AnnealedMeanDecoding)
 from colorizer.model.hint_encoding import HINT_CHANNELS, HINTS_INPUT
 from colorizer.model.hints import (
-    JOIN_STRIDES, SPREAD_STRIDE, HintMix, hint_features, join_hints, no_hints)
+    JOIN_STRIDES, SPREAD_STRIDE, HintAffinity, HintMix, hint_features, join_hints, no_hints)
 from colorizer.model.layers import BilinearUpsampling, LightnessToImageNetRGB
 from colorizer.model.pretrained import DENSENET_NOTOP_FILE, pretrained_weights
 
@@ -178,7 +178,7 @@ def build_colorizer(
     hints, joins, spread = None, {}, None
     if hint_inputs:
         hints = keras.Input(shape=(image_size, image_size, HINT_CHANNELS), name=HINTS_INPUT)
-        features, spread = hint_features(hints, lightness)
+        features, spread = hint_features(hints, lightness, encoded=x)
         joins = {stride: features[stride] for stride in JOIN_STRIDES}
     regression = head == "regression"
     stride = MODEL_STRIDE
@@ -327,7 +327,8 @@ def set_encoder_trainable(model: keras.Model, trainable: bool) -> None:
 
 
 def count_macs(image_size: int = 224, **build_kwargs) -> int:
-    """Multiply-accumulates of one forward pass over an ``image_size`` square (conv layers).
+    """Multiply-accumulates of one forward pass over an ``image_size`` square (convolutions,
+    and the products of a hint model's :class:`~colorizer.model.hints.HintAffinity`).
 
     Builds an untrained copy at a fixed input size so every layer's output shape is known.
     """
@@ -338,6 +339,12 @@ def count_macs(image_size: int = 224, **build_kwargs) -> int:
             _, height, width, _ = layer.output.shape
             kh, kw, cin, cout = layer.kernel.shape
             total += height * width * kh * kw * cin * cout
+        elif isinstance(layer, HintAffinity):
+            _, height, width, _ = layer.output.shape
+            projection_rows, keys = layer.projection.shape
+            cells = height * width
+            # Keys from the features; every pair of cells' likeness; the hints they carry.
+            total += cells * projection_rows * keys + cells * cells * (keys + HINT_CHANNELS)
     return int(total)
 
 

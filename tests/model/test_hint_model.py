@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from colorizer.model import hints as hint_branch
-from colorizer.model.hints import HintSpread, encode_hints, no_hints
+from colorizer.model.hints import HintAffinity, HintSpread, encode_hints, no_hints
 from colorizer.model.network import (
     build_colorizer, head_of, load_colorizer, logits_model, model_inputs, takes_hints)
 from tests.backends import BACKEND
@@ -140,18 +140,18 @@ def test_parameters_and_cost_it_adds():
 
     automatic = build_colorizer(None)
     hinted = build_colorizer(None, hint_inputs=True)
-    assert hinted.count_params() - automatic.count_params() == 85_336
+    assert hinted.count_params() - automatic.count_params() == 88_074
     classifier = build_colorizer(None, head="classification")
     hinted_classifier = build_colorizer(None, head="classification", hint_inputs=True)
-    assert hinted_classifier.count_params() - classifier.count_params() == 80_368
+    assert hinted_classifier.count_params() - classifier.count_params() == 82_817
     joins = [layer for layer in hinted.layers if layer.name.endswith("_hint_join")]
     assert [layer.name for layer in joins] == [
         "decoder1_hint_join", "decoder2_hint_join", "decoder3_hint_join", "head_hint_join"]
     assert all(not np.any(w) for layer in joins for w in layer.get_weights())
-    assert count_macs(224, hint_inputs=True) - count_macs(224) == 374_915_072
+    assert count_macs(224, hint_inputs=True) - count_macs(224) == 402_963_456
     page = open(os.path.join(ROOT, "docs", "training.md"), encoding="utf-8").read()
-    assert "It adds 85,336 parameters to the 622,850" in page and "0.37 GMACs" in page
-    assert "80,368" in page
+    assert "It adds 88,074 parameters to the 622,850" in page and "0.40 GMACs" in page
+    assert "82,817" in page
 
 
 def test_float32_output_under_mixed_precision():
@@ -317,6 +317,71 @@ def test_a_window_with_a_dark_and_a_light_hint_gives_each_cell_the_hint_of_its_l
     np.testing.assert_allclose(weighted_a[:, 4:], -50.0, atol=1e-3)
 
 
+def _affinity_reference(features, hints, lightness, projection, sharpness, stride):
+    """:class:`HintAffinity` in plain NumPy loops over cell pairs."""
+    n, height, width, _ = hints.shape
+    rows, cols = height // stride, width // stride
+    out = np.zeros((n, rows, cols, 3))
+    for image in range(n):
+        sums, keys = [], []
+        for r in range(rows):
+            for c in range(cols):
+                block = np.s_[image, r * stride:(r + 1) * stride, c * stride:(c + 1) * stride]
+                sums.append(hints[block].reshape(-1, 3).sum(axis=0))
+                level = lightness[block].mean() / 100.0
+                keys.append(np.append(features[image, r, c], level) @ projection)
+        keys = np.array(keys) - np.mean(keys, axis=0)
+        keys /= np.sqrt((keys ** 2).sum(axis=1, keepdims=True) + 1e-6)
+        for i in range(rows * cols):
+            weighted = sum(np.exp(sharpness * (keys[i] @ keys[j] - 1.0)) * sums[j]
+                           for j in range(rows * cols))
+            count = weighted[2]
+            if count > 1e-3:
+                out[image, i // cols, i % cols] = (*(weighted[:2] / count), count / (count + 1))
+    return out
+
+
+def test_the_affinity_spread_weighs_every_cells_hints_by_how_alike_their_keys_are():
+    lightness, hints = _batch(height=48, width=64)
+    hints[1] = 0.0
+    features = np.random.default_rng(3).normal(0, 1, (2, 6, 8, 5)).astype(np.float32)
+    layer = HintAffinity(8, keys=4)
+    spread = keras.ops.convert_to_numpy(layer([features, hints, lightness]))
+    assert spread.shape == (2, 6, 8, 3)
+    projection, log_sharpness = (keras.ops.convert_to_numpy(w) for w in layer.weights)
+    assert projection.shape == (6, 4) and np.isclose(np.exp(log_sharpness), 10.0)
+    expected = _affinity_reference(features.astype(np.float64), hints.astype(np.float64),
+                                   lightness.astype(np.float64), projection.astype(np.float64),
+                                   float(np.exp(log_sharpness)), 8)
+    np.testing.assert_allclose(spread, expected, atol=1e-4)
+    assert not np.any(spread[1])  # no hints, nothing spread
+
+
+def test_the_affinity_spread_reaches_far_cells_of_the_same_kind_and_skips_near_unlike_ones():
+    """What the windows cannot do: the hint reaches the far side of the photo, where the cells'
+    features are like its own, and not the unlike cells right beside it."""
+    kind = np.zeros((1, 4, 8, 2), np.float32)
+    kind[..., [0, 1, 6, 7], 0] = 1.0  # one kind at both ends, another in the middle
+    kind[..., 2:6, 1] = 1.0
+    layer = HintAffinity(8, keys=2)
+    lightness = np.full((1, 32, 64, 1), 50.0, np.float32)
+    layer.build([kind.shape, (1, 32, 64, 3), lightness.shape])
+    layer.projection.assign(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], np.float32))
+    ab = np.zeros((1, 32, 64, 2), np.float32)
+    ab[..., 0], ab[..., 1] = 60.0, -30.0
+    mask = np.zeros((1, 32, 64), np.float32)
+    mask[0, 10:13, 2:5] = 1.0  # one hint in the first column of cells
+    spread = keras.ops.convert_to_numpy(layer([kind, encode_hints(ab, mask), lightness]))[0]
+    same = np.zeros((4, 8), bool)
+    same[:, [0, 1, 6, 7]] = True
+    np.testing.assert_allclose(spread[same][:, :2] * 128.0, [[60.0, -30.0]] * same.sum(),
+                               atol=1e-3)
+    np.testing.assert_allclose(spread[same][:, 2], 9 / 10, atol=1e-4)  # all 9 hinted pixels
+    assert not np.any(spread[~same])
+    windows = keras.ops.convert_to_numpy(HintSpread((2,), 8)(encode_hints(ab, mask)))[0]
+    assert not np.any(windows[:, 6:])  # the nearest windows stop short of the far end
+
+
 def _older_model_reloaded(tmp_path, monkeypatch, seed):
     """A hint model built under the module settings ``monkeypatch`` set (trained-looking joins),
     saved, and loaded back under today's: ``(built, restored, its colour before, inputs)``."""
@@ -343,6 +408,21 @@ def test_hint_models_saved_before_the_lightness_weighted_spread_still_load(tmp_p
         HintSpread(lightness_bins=1)
 
 
+def test_hint_models_saved_before_the_affinity_spread_still_load(tmp_path, monkeypatch):
+    monkeypatch.setattr(hint_branch, "AFFINITY_KEYS", 0)
+    older, restored, expected, inputs = _older_model_reloaded(tmp_path, monkeypatch, 12)
+    for model in (older, restored):
+        assert not any(isinstance(layer, HintAffinity) for layer in model.layers)
+    np.testing.assert_array_equal(restored.predict_on_batch(inputs), expected)
+    today = build_colorizer(None, hint_inputs=True, **SMALL)
+    assert today.get_layer("hints_spread_affinity").keys == hint_branch.AFFINITY_KEYS > 0
+    assert _mixed_colours(today) == _mixed_colours(older) + 1  # one more for the head to mix
+
+
+def _mixed_colours(model):
+    return model.get_layer("hints_mix_weights").get_weights()[1].shape[0]
+
+
 def test_one_learned_weight_copies_a_hint_over_the_photo():
     """The mix: with the whole photo's window weighted 1, a single hint's colour is everywhere;
     with no hint, the head's colour is untouched by any weight."""
@@ -351,6 +431,7 @@ def test_one_learned_weight_copies_a_hint_over_the_photo():
     mix = model.get_layer("hints_mix_weights")
     kernel, bias = mix.get_weights()
     scales = len(hint_branch.SPREAD_RADII) * (2 if hint_branch.SPREAD_LIGHTNESS_BINS else 1)
+    scales += 1 if hint_branch.AFFINITY_KEYS else 0
     assert bias.shape == (scales,) and not np.any(kernel) and not np.any(bias)
     bias[hint_branch.SPREAD_RADII.index(None)] = 1.0
     mix.set_weights([kernel, bias])

@@ -39,15 +39,14 @@ ROWS = {
     "spread-mix": ((8, 4, 2, 1), "mix", "as spread, and the head mixes the spread colours into "
                    "its own by learned weights"),
     "lightness-spread-mix": ((8, 4, 2, 1), "mix-lightness", "as spread-mix, and each window "
-                             "also weighs its hints by how close their L is to the cell's "
-                             "(the package's choice)"),
+                             "also weighs its hints by how close their L is to the cell's"),
     "affinity-spread-mix": ((8, 4, 2, 1), "mix-affinity", "as lightness-spread-mix, and each "
                             "cell also gets the hints of the cells whose learned keys are like "
-                            "its own, anywhere in the photo"),
+                            "its own, anywhere in the photo (the package's choice)"),
 }
 """name -> (join strides, the spread hints: False, joined at stride 8 (``features``), also
-mixed into the head's colour (``mix``), and with the lightness-weighted half
-(``mix-lightness``), what it is)."""
+mixed into the head's colour (``mix``), with the lightness-weighted half (``mix-lightness``),
+and with the spread by learned keys as well (``mix-affinity``), what it is)."""
 
 
 def evaluate(model, batches, counts, seed: int = 123) -> dict:

@@ -209,17 +209,22 @@ class HintAffinity(keras.layers.Layer):
 
     ``[features, hints, L]`` -> ``(N, h, w, 3)`` on cells of ``stride`` pixels: ``features``
     the encoder's output at that stride, ``hints`` and ``L`` at full size. Each cell gets a key
-    (a learned projection of its features and mean L, less the photo's mean key, scaled
-    to unit length); cell ``i`` then
-    receives the hinted pixels of every cell ``j`` of the photo, wherever it lies, weighted by
-    ``exp(sharpness * (k_i . k_j - 1))`` (1 for an identical key, towards 0 for unlike ones),
-    and returns, as :class:`HintSpread` does per window, their mean colour and ``n / (n + 1)``
-    for their weighted number ``n``.
+    (a learned projection of its features and mean L, less the photo's mean key, scaled to unit
+    length); cell ``i`` then receives the hinted pixels of every cell ``j`` of the photo,
+    wherever it lies, weighted by ``exp(sharpness * (k_i . k_j - 1))`` (1 for an identical key,
+    towards 0 for unlike ones; the sharpness is learned too), and returns, as
+    :class:`HintSpread` does per window, their mean colour and ``n / (n + 1)`` for their
+    weighted number ``n``.
 
     The windows of :class:`HintSpread` know how far a hint is and how alike its lightness; not
     whether it lies on the same thing. The keys learn that from the colour loss alone: a hint
     on a cat's back reaches its tail across the room, not the wall of equal lightness beside it.
-    A photo of ``c`` cells costs ``c^2 * keys`` multiply-adds (784 cells at the working size).
+    A photo of ``c`` cells costs about ``c^2 * (keys + 3)`` multiply-adds and ``c^2`` floats of
+    memory: 784 cells at the default working size (13 M, 2.5 MB).
+
+    The keys read the encoder, so they need its BatchNorm statistics settled: a model trained
+    from scratch for under about 200 steps may colour worse with hints than without in
+    inference mode (``docs/training.md``).
 
     Args:
         stride: Cell side in pixels: the stride of ``features``.

@@ -68,6 +68,22 @@ def no_hints(lightness):
     return keras.ops.zeros(tuple(shape[:-1]) + (HINT_CHANNELS,), "float32")
 
 
+def cell_sums(payload, stride: int):
+    """Per cell of ``stride`` pixels, the sum of ``payload`` (hinted ab sums and counts)."""
+    cells = ops.average_pool(payload, stride, stride, padding="valid")
+    return cells * float(stride * stride)
+
+
+def colour_and_amount(sums, threshold: float):
+    """From summed ``[ab, count]``: the mean hinted ab and ``n / (n + 1)`` for the count ``n``,
+    both 0 where the count is not above ``threshold``."""
+    count = sums[..., 2:]
+    # Average pooling leaves float rounding in a count: below the threshold is none.
+    hinted = ops.cast(count > threshold, "float32")
+    colour = sums[..., :2] / ops.maximum(count, threshold) * hinted
+    return ops.concatenate([colour, count * hinted / (count + 1.0)], axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="colorizer")
 class HintSpread(keras.layers.Layer):
     """Hints spread over growing windows: ``(N, H, W, 3)`` -> ``(N, H/s, W/s, 3 * len(radii))``,
@@ -108,7 +124,7 @@ class HintSpread(keras.layers.Layer):
         # The input holds ab under the mask and 0 elsewhere, then the mask: per cell, the sum
         # of hinted ab and the number of hinted pixels (means times the cell's area).
         hints = ops.cast(hints, "float32")
-        outputs = self._windows(self._cell_sums(hints), threshold=0.5)
+        outputs = self._windows(cell_sums(hints, self.stride), threshold=0.5)
         if self.lightness_bins:
             level = ops.clip(ops.cast(lightness, "float32") / 100.0, 0.0, 1.0)
             cell_level = ops.average_pool(level, self.stride, self.stride, padding="valid")
@@ -116,20 +132,16 @@ class HintSpread(keras.layers.Layer):
             for centre in range(self.lightness_bins):
                 # Each bin spread alone, then read at the cell's own L: a hint of the cell's L
                 # counts half to whole (the tents overlap), one 2/(bins-1) away not at all.
-                spread = self._windows(self._cell_sums(hints * self._tent(level, centre)),
+                spread = self._windows(cell_sums(hints * self._tent(level, centre), self.stride),
                                        threshold=None)
                 term = [self._tent(cell_level, centre) * sums for sums in spread]
                 read = term if read is None else [a + b for a, b in zip(read, term)]
-            outputs += [self._colour_and_amount(sums, threshold=1e-3) for sums in read]
+            outputs += [colour_and_amount(sums, threshold=1e-3) for sums in read]
         return ops.concatenate(outputs, axis=-1)
 
     def _tent(self, level, centre: int):
         steps = float(self.lightness_bins - 1)
         return ops.relu(1.0 - ops.abs(level * steps - float(centre)))
-
-    def _cell_sums(self, payload):
-        cells = ops.average_pool(payload, self.stride, self.stride, padding="valid")
-        return cells * float(self.stride * self.stride)
 
     def _window_sums(self, cells, radius):
         if radius is None:
@@ -143,15 +155,7 @@ class HintSpread(keras.layers.Layer):
         sums = [self._window_sums(cells, radius) for radius in self.radii]
         if threshold is None:
             return sums
-        return [self._colour_and_amount(x, threshold) for x in sums]
-
-    @staticmethod
-    def _colour_and_amount(sums, threshold: float):
-        count = sums[..., 2:]
-        # Average pooling leaves float rounding in a count: below the threshold is none.
-        hinted = ops.cast(count > threshold, "float32")
-        colour = sums[..., :2] / ops.maximum(count, threshold) * hinted
-        return ops.concatenate([colour, count * hinted / (count + 1.0)], axis=-1)
+        return [colour_and_amount(x, threshold) for x in sums]
 
     def compute_output_shape(self, input_shape):
         if self.lightness_bins:
@@ -248,8 +252,7 @@ class HintAffinity(keras.layers.Layer):
 
     def call(self, inputs):
         features, hints, lightness = (ops.cast(x, "float32") for x in inputs)
-        cells = ops.average_pool(hints, self.stride, self.stride, padding="valid")
-        cells = cells * float(self.stride * self.stride)  # hinted ab sums and counts per cell
+        cells = cell_sums(hints, self.stride)
         level = ops.average_pool(lightness / 100.0, self.stride, self.stride, padding="valid")
         keys = ops.matmul(ops.concatenate([features, level], axis=-1), self.projection)
         # Centred on the photo's mean key: what sets a region apart within this photo counts,
@@ -263,7 +266,7 @@ class HintAffinity(keras.layers.Layer):
         weights = ops.exp(ops.exp(self.log_sharpness) * (likeness - 1.0))
         sums = ops.matmul(weights, ops.reshape(cells, (batch, -1, HINT_CHANNELS)))
         sums = ops.reshape(sums, shape)
-        return HintSpread._colour_and_amount(sums, threshold=1e-3)
+        return colour_and_amount(sums, threshold=1e-3)
 
     def compute_output_shape(self, input_shapes):
         return tuple(input_shapes[0][:-1]) + (HINT_CHANNELS,)
